@@ -1,0 +1,40 @@
+# Two entry points (see README): `make book` and `make test`. Both create and use a local virtualenv.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+PRESET ?= quick
+
+.PHONY: book test venv notebooks unit nbval browser clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e ".[dev]"
+	touch $(STAMP)
+
+# Execute every notebook top to bottom in place (papermill), then build the HTML book.
+notebooks: $(STAMP)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "papermill $$nb (preset=$(PRESET))"; \
+	  $(BIN)/papermill --cwd notebooks -p preset $(PRESET) --request-save-on-cell-execute $$nb $$nb || exit 1; \
+	done
+
+book: notebooks
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --path-output .
+	@echo "book: _build/html/index.html"
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider -q
+
+test: unit nbval
+
+clean:
+	rm -rf _build .cache
