@@ -1,0 +1,197 @@
+"""Tests of the distillation losses, the dynamic coefficient, the method configs and the shipped student."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from mglwkd_lite import distill as D
+from mglwkd_lite.models import wrn1d, wrn2d
+from mglwkd_lite.workspace import kts_as_kis
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _dist(n, k, l, dim_slots=1):
+    return torch.softmax(torch.randn(n, k, l) * 2, dim=dim_slots)
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_kd_stored_values():
+    s = torch.tensor([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0]])
+    t = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 1.0]])
+    # float64 reference: T^2 * mean_n sum_c p_t log(p_t / p_s)
+    assert float(D.kd_loss(s, t, 4.0)) == pytest.approx(0.8047490435436933, rel=1e-6)
+    assert float(D.kd_loss(s, t, 1.0)) == pytest.approx(0.696778320719597, rel=1e-6)
+
+
+def test_losses_zero_on_identical_inputs_positive_otherwise():
+    logits, other = torch.randn(6, 5), torch.randn(6, 5)
+    assert float(D.kd_loss(logits, logits)) == pytest.approx(0.0, abs=1e-6)
+    assert float(D.kd_loss(logits, other)) > 1e-3
+    f, g = torch.rand(6, 8, 10), torch.rand(6, 8, 10)
+    assert float(D.sp_loss(f, f)) == pytest.approx(0.0, abs=1e-7)
+    assert float(D.sp_loss(f, torch.rand(6, 20, 4, 4))) > 0  # SP allows different feature shapes
+    assert float(D.at_loss(f, f)) == pytest.approx(0.0, abs=1e-7)
+    assert float(D.at_loss(f, torch.rand(6, 24, 10) ** 4)) > 0
+    kts = torch.softmax(torch.randn(6, 10, 5), dim=-1)
+    same = kts_as_kis(kts)
+    assert float(D.align_loss(kts, [same, same])) == pytest.approx(0.0, abs=1e-9)
+    assert float(D.align_loss(kts, [same, _dist(6, 5, 10)])) > 0
+    # CE vanishes only for confident, correct logits
+    y = torch.tensor([0, 1])
+    assert float(D.LOSSES["ce"](D.Outputs((torch.tensor([[50.0, 0], [0, 50.0]]),), y), D.method("scratch"))) < 1e-9
+
+
+def test_loss_input_errors():
+    with pytest.raises(D.DistillError, match="same time/space"):
+        D.at_loss(torch.rand(2, 4, 8), torch.rand(2, 4, 4, 4))
+    with pytest.raises(D.DistillError, match="one shape"):
+        D.kd_loss(torch.rand(2, 3), torch.rand(2, 4))
+    with pytest.raises(D.DistillError, match="does not match"):
+        D.align_loss(torch.rand(2, 4, 5), [torch.rand(2, 4, 5)])
+
+
+def test_dynamic_alpha_bounds_and_formula():
+    kts = torch.softmax(torch.randn(4, 8, 5), dim=-1)
+    ref = kts_as_kis(kts)
+    near, far = ref + 0.01, ref + 0.1  # d = 1e-4 and 1e-2
+    assert float(D.dynamic_alpha(kts, [far, near])) == pytest.approx(D.ALPHA_CAP)
+    assert float(D.dynamic_alpha(kts, [near, far])) == pytest.approx(D.ALPHA_FLOOR)
+    assert float(D.dynamic_alpha(kts, [ref, ref])) == pytest.approx(0.5)
+    mid = ref + 0.02  # d1 = 4e-4, d2 = 1e-4 (+0.01) -> 0.8 at the cap; widen the bounds to see it
+    assert float(D.dynamic_alpha(kts, [mid, near], floor=0.0, cap=1.0)) == pytest.approx(0.8, rel=1e-4)
+    for _ in range(50):
+        kis = [_dist(4, 5, 8), _dist(4, 5, 8)]
+        a = D.dynamic_alpha(torch.softmax(torch.randn(4, 8, 5) * 3, -1), kis)
+        assert D.ALPHA_FLOOR <= float(a) <= D.ALPHA_CAP
+        assert not a.requires_grad
+
+
+# ----------------------------------------------------------------------------- configs
+
+
+def test_every_design_row_is_a_method():
+    rows = {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "sp", "at", "mglwkd",
+            "mglwkd_anneal", "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align"}
+    assert rows == set(D.METHODS)
+    assert D.method("kd_two_fixed").alpha == pytest.approx(0.3)  # 0.3 signal / 0.7 PI
+    assert D.method("mglwkd").alpha == "dynamic" and D.method("mglwkd").weight("align") > 0
+    assert D.method("mglwkd_no_align").weight("align") == 0
+    assert D.method("mglwkd_one_iter").workspace.num_iters == 1
+    assert not D.method("mglwkd_one_iter").workspace.working_memory
+    assert D.method("mglwkd_anneal").anneal and not D.method("mglwkd").anneal
+    assert D.method("mglwkd", temperature=2.0).temperature == 2.0
+
+
+def test_invalid_configs():
+    with pytest.raises(D.DistillError, match="unknown loss"):
+        D.DistillConfig("x", (("nope", 1.0),))
+    with pytest.raises(D.DistillError, match="need a workspace"):
+        D.DistillConfig("x", (("align", 1.0),))
+    with pytest.raises(D.DistillError, match="alpha"):
+        D.DistillConfig("x", (("kd_two", 1.0),), alpha=1.5)
+    with pytest.raises(D.DistillError, match="unknown method"):
+        D.method("nope")
+    with pytest.raises(D.DistillError, match="already registered"):
+        D.register_loss("ce")(lambda out, cfg: out.y.sum())
+
+
+# ----------------------------------------------------------------------------- objective
+
+
+def _setup(n=12, length=32):
+    x = torch.randn(n, 3, length)
+    pi = torch.rand(n, 3, 16, 16)
+    y = torch.arange(n) % 4
+    t1, t2 = wrn1d(10, 2, 3, 4), wrn2d(10, 1, 3, 4)
+    for t in (t1, t2):
+        t.requires_grad_(False)
+    bank = D.teacher_bank([t1, t2], [x, pi], batch_size=5)
+    return x, y, (t1, t2), bank
+
+
+def test_teacher_bank_lookup():
+    x, _, (t1, _), bank = _setup()
+    assert len(bank) == 12 and bank.feature_shapes == [(128, 8), (64, 4, 4)]
+    logits, feats = bank.lookup(torch.tensor([3, 0]))
+    torch.testing.assert_close(logits[0], t1.eval()(x[[3, 0]]))
+    assert feats[1].shape == (2, 64, 4, 4)
+    with pytest.raises(D.DistillError, match="out of range"):
+        bank.lookup(torch.tensor([12]))
+
+
+@pytest.mark.parametrize("name", sorted(D.METHODS))
+def test_every_method_runs_and_gradients_reach_student_and_workspace_only(name):
+    x, y, teachers, bank = _setup()
+    cfg = D.method(name)
+    student = wrn1d(10, 1, 3, 4)
+    ws = D.build_workspace(cfg, bank, (64, 8))
+    objective = D.make_objective(cfg, bank, ws)
+    loss, logs = objective(student, {"x": x[:6], "y": y[:6], "index": torch.arange(6)})
+    assert loss.ndim == 0 and torch.isfinite(loss) and float(loss.detach()) > 0
+    assert set(logs) >= {f"loss_{n}" for n in cfg.active}
+    loss.backward()
+    assert student.stem.weight.grad.abs().sum() > 0
+    if ws is not None:
+        assert ws.binding.slots.grad.abs().sum() > 0
+        assert ws.transfer.to_q.weight.grad.abs().sum() > 0
+        assert D.ALPHA_FLOOR <= logs["alpha"] <= D.ALPHA_CAP
+    assert all(p.grad is None for t in teachers for p in t.parameters())
+
+
+def test_objective_errors():
+    with pytest.raises(D.DistillError, match="needs a TeacherBank"):
+        D.make_objective(D.method("kd_pi"))
+    _, _, _, bank = _setup()
+    with pytest.raises(D.DistillError, match="needs workspace"):
+        D.make_objective(D.method("mglwkd"), bank)
+
+
+# ----------------------------------------------------------------------------- the shipped student
+
+
+def test_saved_student_predicts_without_workspace_teachers_or_topology(tmp_path):
+    x, y, _, bank = _setup()
+    cfg = D.method("mglwkd")
+    student = wrn1d(10, 1, 3, 4)
+    ws = D.build_workspace(cfg, bank, (64, 8))
+    objective = D.make_objective(cfg, bank, ws)
+    opt = torch.optim.SGD([*student.parameters(), *ws.parameters()], lr=0.01)
+    for _ in range(2):  # a couple of distillation steps, so the weights are a distilled student's
+        opt.zero_grad()
+        objective(student, {"x": x, "y": y, "index": torch.arange(len(x))})[0].backward()
+        opt.step()
+    student.eval()
+    path = tmp_path / "student.pt"
+    torch.save(student.state_dict(), path)
+    np.save(tmp_path / "x.npy", x.numpy())
+    with torch.no_grad():
+        expected = student(x).numpy()
+    script = textwrap.dedent(f"""
+        import sys
+        for name in ("mglwkd_lite.workspace", "mglwkd_lite.distill", "mglwkd_lite.topology",
+                     "mglwkd_lite.train", "ripser", "persim", "gudhi"):
+            sys.modules[name] = None  # importing any of these now raises ImportError
+        import numpy as np, torch
+        from mglwkd_lite.models import wrn1d
+        net = wrn1d(10, 1, 3, 4)
+        net.load_state_dict(torch.load({str(path)!r}, weights_only=True))
+        net.eval()
+        with torch.no_grad():
+            logits = net(torch.from_numpy(np.load({str(tmp_path / 'x.npy')!r})))
+        np.save({str(tmp_path / 'out.npy')!r}, logits.numpy())
+        assert "mglwkd_lite.workspace" not in [m for m, v in sys.modules.items() if v is not None]
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-5)
