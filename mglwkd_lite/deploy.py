@@ -60,6 +60,7 @@ __all__ = [
     "predict_recording",
     "predict_csv",
     "add_predict_parser",
+    "run_predict",
     "predict_main",
     "file_size",
     "time_per_window",
@@ -570,6 +571,176 @@ def predict_recording(bundle: ModelBundle, recordings: Any, index: int = 0, **kw
     acc = recordings.acc[bounds[index] : bounds[index + 1]]
     kwargs.setdefault("source", f"recording {index}")
     return predict_windows(bundle, acc, **kwargs)
+
+
+def _first_times(path: Path, columns: Any, time_unit: str, sep: str) -> dict[int, float]:
+    """Earliest time stamp (s) per subject of a CSV already validated by the data loader."""
+    import pandas as pd
+
+    from .data import _TIME_UNITS
+
+    use = [columns.time] + ([columns.subject] if columns.subject is not None else [])
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True)
+    df.columns = [str(c).strip() for c in df.columns]
+    t = pd.to_numeric(df[use[0]].str.strip(), errors="coerce") * _TIME_UNITS[time_unit]
+    if columns.subject is None:
+        return {-1: float(t.min())}
+    subj = pd.to_numeric(df[columns.subject].str.strip(), errors="coerce").astype("int64")
+    return {int(k): float(v) for k, v in t.groupby(subj).min().items()}
+
+
+def predict_csv(
+    csv_path: str | os.PathLike,
+    model: ModelBundle | str | os.PathLike,
+    out_path: str | os.PathLike | None = None,
+    *,
+    columns: Any = None,
+    time_unit: str = "s",
+    scale: float = 1.0,
+    onnx_path: str | os.PathLike | None = None,
+    batch_size: int = 256,
+    progress: bool | None = None,
+    **loader_options: Any,
+) -> "Any":
+    """Label every window of a recording CSV (the data module's bring-your-own loader reads it).
+
+    Parameters
+    ----------
+    csv_path : the recording; columns as in :func:`mglwkd_lite.data.load_csv` (time, x, y, z and
+        optionally label and subject; names set by ``columns``).
+    model : a :class:`ModelBundle` or the path of one.
+    out_path : where to write the table as CSV (atomically); None writes nothing.
+    columns : a :class:`mglwkd_lite.data.ColumnMap`; default time, x, y, z, no label, no subject.
+    time_unit : unit of the time column ("s", "ms", "us", "ns").
+    scale : factor that turns the file's acceleration into g (e.g. ``1 / 9.80665`` for m/s^2).
+    onnx_path : run this ONNX export (float or int8) with ONNX Runtime instead of PyTorch.
+    batch_size, progress : see :func:`predict_windows`.
+    **loader_options : passed to :func:`~mglwkd_lite.data.load_csv` (``max_gap_s``, ``strict``,
+        ``jitter_tol``, ``sep``, ``classes``, ``unlabelled``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window: ``start_s``, ``end_s`` (on the file's time axis, in seconds),
+        ``activity``, ``p_<class>`` per class; with a subject column, ``subject`` first; with a label
+        column, ``label``: the label at the window's centre ("" if unlabelled).
+
+    Raises
+    ------
+    mglwkd_lite.data.DataError
+        Bad input, as the loader reports it (missing column, non-numeric value, gap, too short...).
+    DeployError
+        A bad bundle, or a bundle/recording mismatch.
+    """
+    import pandas as pd
+
+    from .data import ColumnMap, load_csv
+
+    bundle = model if isinstance(model, ModelBundle) else load_bundle(model)
+    if columns is None:
+        columns = ColumnMap(label=None, subject=None)
+    if not (np.isfinite(scale) and scale > 0):
+        raise DeployError(f"scale must be a positive number, got {scale!r}")
+    path = Path(csv_path)
+    rec = load_csv(path, bundle.rate_hz, columns, time_unit=time_unit, min_length=bundle.window_length,
+                   **loader_options)
+    if rec.acc.shape[1] != bundle.in_channels:
+        raise DeployError(f"{path.name}: {rec.acc.shape[1]} channels, the model expects {bundle.in_channels}")
+    sep = loader_options.get("sep", ",")
+    t0 = _first_times(path, columns, time_unit, sep)
+    backend = onnx_backend(onnx_path, batch_size=batch_size) if onnx_path is not None else None
+    tables = []
+    for r in range(rec.n_recordings):
+        acc, lab = rec.recording(r)
+        subject = int(rec.rec_subject[r])
+        table = predict_windows(bundle, acc * np.float32(scale), t0=t0.get(subject, t0.get(-1, 0.0)), backend=backend,
+                                batch_size=batch_size, progress=progress, source=rec.source_of(r))
+        if columns.label is not None:
+            centre = sliding_starts(len(acc), bundle.window_length, bundle.window_stride) + bundle.window_length // 2
+            names = np.asarray(list(rec.classes) + [""], dtype=object)
+            table.insert(3, "label", names[np.where(lab[centre] >= 0, lab[centre], len(rec.classes))])
+        if columns.subject is not None:
+            table.insert(0, "subject", subject)
+        tables.append(table)
+    out = pd.concat(tables, ignore_index=True)
+    if out_path is not None:
+        atomic_write_text(out_path, out.to_csv(index=False, float_format="%.6g"))
+    return out
+
+
+def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``predict`` command to an ``argparse`` sub-parser collection.
+
+    The parser stores ``func=run_predict`` so that a main program can dispatch with
+    ``args.func(args)``.
+    """
+    p = subparsers.add_parser(
+        "predict",
+        help="label a recording CSV window by window with a trained student",
+        description="Label every window of a raw accelerometer recording (CSV) with a model bundle; "
+                    "writes one row per window: start and end time, predicted activity, class probabilities.",
+    )
+    p.add_argument("recording", type=Path, help="CSV file with a time column and x, y, z acceleration")
+    p.add_argument("--model", type=Path, required=True, help="model bundle (.pt) written by save_bundle")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="output CSV (default: RECORDING with suffix .predictions.csv)")
+    p.add_argument("--onnx", type=Path, default=None, help="run this ONNX export (float or int8) instead of PyTorch")
+    p.add_argument("--time-col", default="time", help="time column (default: time)")
+    p.add_argument("--x-col", default="x")
+    p.add_argument("--y-col", default="y")
+    p.add_argument("--z-col", default="z")
+    p.add_argument("--label-col", default=None, help="optional label column, copied to the output (window centre)")
+    p.add_argument("--subject-col", default=None, help="optional subject column (one recording per subject)")
+    p.add_argument("--time-unit", default="s", choices=["s", "ms", "us", "ns"])
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="factor turning the file's acceleration into g (0.1019716 for m/s^2)")
+    p.add_argument("--sep", default=",", help="field separator (default: ,)")
+    p.add_argument("--max-gap", type=float, default=1.0, help="largest allowed gap between time stamps, s")
+    p.add_argument("--strict", action="store_true", help="refuse unsorted, duplicate or jittery time stamps")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run_predict)
+    return p
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Execute a parsed ``predict`` command; returns the exit status.
+
+    0 on success; 2 on bad input or a bad bundle, with the loader's message on stderr (no traceback).
+    """
+    import sys
+
+    from .data import ColumnMap, DataError
+
+    columns = ColumnMap(args.time_col, args.x_col, args.y_col, args.z_col, args.label_col, args.subject_col)
+    out = args.output or args.recording.with_suffix(".predictions.csv")
+    try:
+        table = predict_csv(
+            args.recording, args.model, out, columns=columns, time_unit=args.time_unit, scale=args.scale,
+            onnx_path=args.onnx, batch_size=args.batch_size, progress=False if args.no_progress else None,
+            sep=args.sep, max_gap_s=args.max_gap, strict=args.strict,
+        )
+    except (DataError, DeployError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = table["activity"].value_counts()
+    print(f"{len(table)} windows labelled -> {out}")
+    print("; ".join(f"{k}: {v}" for k, v in counts.items()))
+    return 0
+
+
+def predict_main(argv: Sequence[str] | None = None) -> int:
+    """The ``predict`` command line; ``argv`` are the arguments after ``predict``.
+
+    ``predict_main(["rec.csv", "--model", "student.pt"])`` is what
+    ``python -m mglwkd_lite predict rec.csv --model student.pt`` runs. Returns the exit status.
+    """
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m mglwkd_lite")
+    add_predict_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["predict", *(sys.argv[1:] if argv is None else list(argv))])
+    return args.func(args)
 
 
 def file_size(path: str | os.PathLike) -> int:

@@ -201,3 +201,120 @@ def test_predict_windows_rejects_short_and_non_finite(tmp_path, student, real_wi
         deploy.predict_windows(bundle, acc, progress=False)
     with pytest.raises(DeployError, match=r"\(n, 3\)"):
         deploy.predict_windows(bundle, np.zeros((300, 2)), progress=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# predict: a real packaged recording written out as CSV
+
+
+@pytest.fixture(scope="module")
+def bundle_path(tmp_path_factory, student, real_windows):
+    _, mean, std = real_windows
+    return deploy.save_bundle(tmp_path_factory.mktemp("bundle") / "student.pt", student, (mean, std), CLASSES6,
+                              128, 64, 50.0, {"data": "hapt"})
+
+
+@pytest.fixture(scope="module")
+def recording_csv(tmp_path_factory):
+    """HAPT recording 1 as a device export: time (s, starting at 100 s), x, y, z (g), label names."""
+    import pandas as pd
+
+    z = _packaged()
+    n = int(z["rec_len"][0])
+    acc = z["acc"][:n].astype(np.float64) * float(z["acc_unit_g"])
+    classes = np.asarray([str(c) for c in z["classes"]] + [""], dtype=object)
+    label = z["label"][:n].astype(int)
+    df = pd.DataFrame({"time": 100.0 + np.arange(n) / 50.0, "x": acc[:, 0], "y": acc[:, 1], "z": acc[:, 2],
+                       "label": classes[np.where(label >= 0, label, len(classes) - 1)]})
+    path = tmp_path_factory.mktemp("rec") / "recording.csv"
+    df.to_csv(path, index=False, float_format="%.7g")
+    return path, acc.astype(np.float32), label, tuple(classes[:-1])
+
+
+def test_predict_main_labels_a_real_recording(tmp_path, bundle_path, recording_csv, capsys):
+    import pandas as pd
+
+    path, acc, label, classes = recording_csv
+    out = tmp_path / "pred.csv"
+    rc = deploy.predict_main([str(path), "--model", str(bundle_path), "-o", str(out), "--label-col", "label",
+                              "--no-progress"])
+    assert rc == 0
+    assert "windows labelled" in capsys.readouterr().out
+    table = pd.read_csv(out, keep_default_na=False)
+    starts = deploy.sliding_starts(len(acc), 128, 64)
+    assert list(table.columns) == ["start_s", "end_s", "activity", "label"] + [f"p_{c}" for c in CLASSES6]
+    assert len(table) == len(starts)
+    np.testing.assert_allclose(table["start_s"], 100.0 + starts / 50.0, atol=1e-6)
+    np.testing.assert_allclose(table["end_s"] - table["start_s"], 2.56, atol=1e-6)
+    assert set(table["activity"]) <= set(CLASSES6)
+    np.testing.assert_allclose(table[[f"p_{c}" for c in CLASSES6]].sum(axis=1), 1.0, atol=1e-5)
+    # The label column is the recording's own label at each window centre.
+    names = np.asarray(list(classes) + [""], dtype=object)
+    centre = label[starts + 64]
+    np.testing.assert_array_equal(table["label"].to_numpy(), names[np.where(centre >= 0, centre, len(classes))])
+    # Same predictions as labelling the packaged array directly (the CSV round trip changes nothing).
+    direct = deploy.predict_windows(deploy.load_bundle(bundle_path), acc, progress=False)
+    np.testing.assert_array_equal(table["activity"].to_numpy(), direct["activity"].to_numpy())
+
+
+def test_predict_csv_with_onnx_int8_backend(bundle_path, recording_csv, exported):
+    path = recording_csv[0]
+    eager = deploy.predict_csv(path, bundle_path, progress=False)
+    onnx = deploy.predict_csv(path, bundle_path, onnx_path=exported["onnx"], progress=False)
+    int8 = deploy.predict_csv(path, bundle_path, onnx_path=exported["int8"], progress=False)
+    probs = [f"p_{c}" for c in CLASSES6]
+    np.testing.assert_allclose(onnx[probs].to_numpy(), eager[probs].to_numpy(), atol=1e-5)
+    assert (int8["activity"] == eager["activity"]).mean() > 0.9
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_predict_bad_input_gets_the_loaders_errors(tmp_path, bundle_path, capsys):
+    from mglwkd_lite.data import MissingColumnError, NonNumericError, RecordingTooShortError
+
+    rows = "\n".join(f"{i / 50:.2f},0.1,0.2,0.9" for i in range(300))
+    misspelt = _write(tmp_path / "misspelt.csv", "time,x,y,zz\n" + rows + "\n")
+    rc = deploy.predict_main([str(misspelt), "--model", str(bundle_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "misspelt.csv" in err and "'z' not found" in err and "did you mean 'zz'" in err
+    assert not (tmp_path / "misspelt.predictions.csv").exists()
+
+    text = "time,x,y,z\n" + rows.replace("2.00,0.1,", "2.00,abc,", 1) + "\n"
+    with pytest.raises(NonNumericError, match=r"column 'x' row 101 .*'abc'"):
+        deploy.predict_csv(_write(tmp_path / "text.csv", text), bundle_path, progress=False)
+
+    short = "time,x,y,z\n" + "\n".join(rows.splitlines()[:100]) + "\n"
+    with pytest.raises(RecordingTooShortError, match="shorter than one window of 128"):
+        deploy.predict_csv(_write(tmp_path / "short.csv", short), bundle_path, progress=False)
+
+    with pytest.raises(MissingColumnError, match="'time' not found"):
+        deploy.predict_csv(_write(tmp_path / "t.csv", "t,x,y,z\n" + rows + "\n"), bundle_path, progress=False)
+
+
+def test_predict_bad_bundle(tmp_path, recording_csv, capsys):
+    rc = deploy.predict_main([str(recording_csv[0]), "--model", str(tmp_path / "none.pt"), "--no-progress"])
+    assert rc == 2 and "model bundle not found" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path(deploy.__file__).with_name("__main__.py").is_file(),
+                    reason="the package has no __main__ yet")
+def test_python_m_predict_command(tmp_path, bundle_path, recording_csv):
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mglwkd_lite", "predict", str(recording_csv[0]), "--model", str(bundle_path),
+         "-o", str(out), "--no-progress"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and out.read_text().startswith("start_s,end_s,activity,p_WALKING")
+    bad = subprocess.run(
+        [sys.executable, "-m", "mglwkd_lite", "predict", str(tmp_path / "missing.csv"), "--model", str(bundle_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert bad.returncode == 2 and "missing.csv" in bad.stderr and "Traceback" not in bad.stderr
