@@ -704,7 +704,7 @@ class Prepared:
     Attributes
     ----------
     train, val, test : Windows
-        Normalised with ``normaliser`` (fitted on ``train`` only); arrays are read-only.
+        Normalised with ``normaliser`` (fitted on ``train`` only).
     classes : tuple of str
     normaliser : Normaliser
     config : DataConfig
@@ -762,7 +762,10 @@ def _prepare_cached(config: DataConfig) -> Prepared:
 
 
 def prepare(name: str, preset: str = "quick", config: DataConfig | None = None) -> Prepared:
-    """The standard normalised split of a packaged data set (cached in memory per configuration).
+    """The standard normalised split of a packaged data set.
+
+    The split is computed once per configuration and process (well under a second) and kept in
+    memory; every call returns fresh, writeable copies of the arrays.
 
     Parameters
     ----------
@@ -783,7 +786,16 @@ def prepare(name: str, preset: str = "quick", config: DataConfig | None = None) 
         config = DataConfig.preset(name, preset)
     elif config.name != name:
         raise DataError(f"prepare: config is for {config.name!r}, not {name!r}")
-    return _prepare_cached(config)
+    cached = _prepare_cached(config)
+    # Hand out writeable copies (torch.from_numpy warns on read-only arrays); the cached original
+    # stays read-only, so a caller changing its arrays in place cannot affect a later call.
+    parts = {k: _copy(getattr(cached, k)) for k in ("train", "val", "test")}
+    return dataclasses.replace(cached, normaliser=Normaliser.from_state(cached.normaliser.state()), **parts)
+
+
+def _copy(w: Windows) -> Windows:
+    return dataclasses.replace(w, x=w.x.copy(), y=w.y.copy(), subject=w.subject.copy(),
+                               recording=w.recording.copy(), start=w.start.copy())
 
 
 # --------------------------------------------------------------------------------------------
