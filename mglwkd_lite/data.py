@@ -160,7 +160,7 @@ class RepairReport:
 
     @property
     def repaired(self) -> bool:
-        """True if at least one value or time stamp was changed."""
+        """True if a value or time stamp was changed or an irregularity flagged (not mere resampling)."""
         return any(r["count"] > 0 and r["kind"] != "resampled_rows" for r in self.rows)
 
     def to_frame(self):
@@ -1200,16 +1200,20 @@ def load_pamap2(paths: str | Path | Sequence[str | Path], channels: str | Sequen
         m = re.search(r"(\d+)", f.stem)
         if m is None:
             raise FormatError(f"{src}: no subject number in the file name; expected a name like subject101.dat")
-        df = pd.read_csv(f, sep=r"\s+", header=None, dtype=str, keep_default_na=False)
+        df = pd.read_csv(f, sep=r"\s+", header=None)  # C parser; "NaN" cells become NaN
         if df.shape[1] != len(PAMAP2_COLUMNS):
             raise FormatError(f"{src}: {df.shape[1]} columns; expected PAMAP2's {len(PAMAP2_COLUMNS)}")
-        raw = df.to_numpy()
-        val = pd.DataFrame(raw).apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        badmask = np.isnan(val) & ~np.isin(np.char.lower(raw.astype(str)), ["nan"])
-        if badmask.any():
-            r, c = map(int, np.argwhere(badmask)[0])
-            raise NonNumericError(f"{src}: column {PAMAP2_COLUMNS[c]!r} row {r + 1} holds {raw[r, c]!r}; "
+        for c in np.flatnonzero([not pd.api.types.is_numeric_dtype(t) for t in df.dtypes]):
+            raw = df.iloc[:, c].astype(str)
+            bad = pd.to_numeric(raw, errors="coerce").isna() & (raw.str.lower() != "nan")
+            r = int(np.flatnonzero(bad.to_numpy())[0])
+            raise NonNumericError(f"{src}: column {PAMAP2_COLUMNS[c]!r} row {r + 1} holds {raw.iloc[r]!r}; "
                                   "expected a number or NaN")
+        val = df.to_numpy(np.float64)
+        if np.isinf(val).any():
+            r, c = map(int, np.argwhere(np.isinf(val))[0])
+            raise NonFiniteError(f"{src}: column {PAMAP2_COLUMNS[c]!r} row {r + 1} is {val[r, c]}; "
+                                 "expected a finite number or NaN")
         aid = val[:, 1]
         if np.isnan(aid).any():
             r = int(np.flatnonzero(np.isnan(aid))[0])
@@ -1219,7 +1223,16 @@ def load_pamap2(paths: str | Path | Sequence[str | Path], channels: str | Sequen
             r = int(unknown[0])
             raise UnknownLabelError(f"{src}: column 'activity_id' row {r + 1} has id {aid[r]:g}; expected one of "
                                     f"PAMAP2's ids {sorted(_PAMAP2_VALID_IDS)}")
-        lab = np.array([lut.get(int(a), UNLABELLED) for a in aid], dtype=np.int64)
+        id_lut = np.full(max(_PAMAP2_VALID_IDS) + 1, UNLABELLED, dtype=np.int64)
+        for aid_kept, k in lut.items():
+            id_lut[aid_kept] = k
+        lab = id_lut[aid.astype(np.int64)]
+        # Every third row is kept, which assumes a steady 100 Hz; count steps that break it.
+        steps = np.diff(val[:, 0])
+        irregular = int((np.abs(steps - 0.01) > 0.005).sum()) if len(steps) else 0
+        if irregular:
+            rows.append({"source": src, "kind": "irregular_time_steps", "count": irregular,
+                         "detail": "time steps not 0.01 s (100 Hz); rows used as they are"})
         out = np.empty((len(val), len(cols)), np.float64)
         masked = np.zeros(len(val), bool)
         for j, c in enumerate(cols):

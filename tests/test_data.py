@@ -412,6 +412,14 @@ def test_pamap2_unknown_activity_and_bad_layout(tmp_path):
     path = write_pamap2(tmp_path / "subject105.dat", [1] * 10 + [8] + [1] * 10)
     with pytest.raises(D.UnknownLabelError, match=r"subject105.dat: column 'activity_id' row 11 has id 8"):
         D.load_pamap2(path)
+    text = tmp_path / "subject107.dat"
+    lines = write_pamap2(text, [1] * 12).read_text().splitlines()
+    cells = lines[6].split()
+    cells[10] = "oops"
+    lines[6] = " ".join(cells)
+    text.write_text("\n".join(lines) + "\n")
+    with pytest.raises(D.NonNumericError, match=r"subject107.dat: column 'hand_gyro_x' row 7 holds 'oops'"):
+        D.load_pamap2(text)
     short = tmp_path / "subject106.dat"
     short.write_text("0.0 1 80 1 2 3\n")
     with pytest.raises(D.FormatError, match=r"subject106.dat: 6 columns; expected PAMAP2's 54"):
