@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mglwkd_lite import data as D
 
@@ -136,6 +138,30 @@ def test_windows_keep_chosen_classes_and_count_drops():
     assert D.window_counts(rec, cfg) == {"candidates": 6, "kept": 4, "no_label": 0, "other_class": 2}
     with pytest.raises(D.UnknownLabelError, match=r"classes \['d'\] not in the data set"):
         D.make_windows(rec, D.WindowConfig(4, 4, classes=("d",)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(labels=st.lists(st.lists(st.integers(-1, 2), min_size=8, max_size=40), min_size=1, max_size=4),
+       length=st.integers(2, 8), stride=st.integers(1, 5),
+       rule=st.sampled_from(["pure", "pure-grid", "majority", "endpoints"]))
+def test_window_invariants_hold_for_any_labels(labels, length, stride, rule):
+    rec = toy_recordings(labels)
+    cfg = {"pure": D.WindowConfig(length, stride),
+           "pure-grid": D.WindowConfig(length, stride, align="recording"),
+           "majority": D.WindowConfig(length, stride, rule="majority", min_share=0.6, align="recording"),
+           "endpoints": D.WindowConfig(length, stride, rule="endpoints", align="recording")}[rule]
+    w = D.make_windows(rec, cfg)
+    off = rec.rec_offsets
+    assert np.all(w.start + length <= rec.rec_len[w.recording])  # inside one recording
+    rows = off[w.recording][:, None] + w.start[:, None] + np.arange(length)
+    assert np.array_equal(w.x[:, 0, :], rec.acc[rows, 0])
+    src = rec.label[rows]
+    if rule.startswith("pure"):
+        assert np.all(src == w.y[:, None])
+    elif rule == "majority":
+        assert np.all((src == w.y[:, None]).mean(axis=1) >= 0.6)
+    else:
+        assert np.all((src[:, 0] == w.y) & (src[:, -1] == w.y))
 
 
 def test_recording_shorter_than_window_raises():
