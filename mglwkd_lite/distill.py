@@ -40,6 +40,7 @@ Choices the public record leaves open (documented in the book, ablated in notebo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
@@ -47,7 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .workspace import GlobalWorkspace, WorkspaceConfig, kts_as_kis
+from .models import build_model
+from .workspace import GlobalWorkspace, ResidualStudent, WorkspaceConfig, kts_as_kis
 
 __all__ = [
     "DistillError",
@@ -67,6 +69,17 @@ __all__ = [
     "combine",
     "make_objective",
     "method",
+    "build_workspace",
+    "Distilled",
+    "load_teacher_bank",
+    "distill_or_load",
+    "results_table",
+    "methods_table",
+    "plot_results",
+    "workspace_maps",
+    "listening_by_class",
+    "plot_maps",
+    "plot_coefficient",
     "ALPHA_FLOOR",
     "ALPHA_CAP",
 ]
@@ -532,3 +545,309 @@ def make_objective(cfg: DistillConfig, bank: TeacherBank | None = None,
         return loss, logs
 
     return objective
+
+
+# ----------------------------------------------------------------------------- running a method
+
+
+@dataclass
+class Distilled:
+    """A distilled (or cache-loaded) student with its scores.
+
+    Attributes
+    ----------
+    method : the :class:`DistillConfig`.
+    trained : :class:`mglwkd_lite.train.Trained` of the plain student (``trained.model``, the network
+        that is shipped); ``trained.metrics["val"/"test"]`` score it *without* the workspace.
+    workspace : the jointly trained :class:`GlobalWorkspace` (None for methods without one).
+    residual_metrics : ``{"val": ..., "test": ...}`` scores *with* the residual path
+        (:class:`ResidualStudent` on the training-averaged slots), or None.
+    """
+
+    method: DistillConfig
+    trained: "object"
+    workspace: GlobalWorkspace | None = None
+    residual_metrics: dict | None = None
+
+    @property
+    def model(self) -> nn.Module:
+        """The plain student."""
+        return self.trained.model
+
+    @property
+    def history(self) -> list[dict]:
+        """Per-epoch rows of the training run (losses, ``alpha``, validation scores)."""
+        return self.trained.history
+
+
+def _teacher(kind: str, dataset: str, preset, seed: int, cache_dir, progress: bool):
+    from . import train
+
+    trained = train.train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
+    outputs = train.cached_outputs(trained, train.model_data(kind, dataset, preset).train, cache_dir=cache_dir)
+    return trained, outputs
+
+
+def load_teacher_bank(dataset: str = "hapt", preset="quick", *, seed: int = 0, cache_dir=None,
+                      progress: bool = True) -> tuple[TeacherBank, tuple[str, str]]:
+    """The signal and PI teachers' outputs on the student's training windows (trained or cached).
+
+    Returns
+    -------
+    bank : :class:`TeacherBank` (teacher 1: signal, teacher 2: PI).
+    keys : the two teachers' cache keys (part of a distilled student's cache key).
+    """
+    from . import train
+
+    sig, sig_out = _teacher("signal_teacher", dataset, preset, seed, cache_dir, progress)
+    pi, pi_out = _teacher("pi_teacher", dataset, preset, seed, cache_dir, progress)
+    y = train.model_data("student", dataset, preset).train.y.numpy()
+    for name, out in (("signal_teacher", sig_out), ("pi_teacher", pi_out)):
+        if out["y"].shape != y.shape or (out["y"] != y).any():
+            raise DistillError(f"the cached {name} outputs do not line up with the student's training windows")
+    bank = TeacherBank(
+        (torch.from_numpy(sig_out["logits"]), torch.from_numpy(pi_out["logits"])),
+        (torch.from_numpy(sig_out["features"]), torch.from_numpy(pi_out["features"])),
+    )
+    return bank, (sig.key, pi.key)
+
+
+def _feature_shape(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        _, feats = model(torch.zeros(1, *input_shape), return_features=True)
+    model.train(was_training)
+    return tuple(feats.shape[1:])
+
+
+def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset="quick", *, seed: int = 0,
+                    cache_dir=None, progress: bool = True, retrain: bool = False) -> Distilled:
+    """Train the student with one method in the project's one loop, or load it from the cache.
+
+    Parameters
+    ----------
+    name_or_cfg : a key of :data:`METHODS` or a :class:`DistillConfig`.
+    dataset : ``"hapt"`` or ``"spsw"``.
+    preset : ``"quick"``, ``"full"`` or a :class:`mglwkd_lite.train.ModelsPreset`: the student's
+        architecture, training windows and recipe are those of the scratch student of the preset
+        (quick: 6 epochs on a stratified 35 % of the training windows), so every row of the table
+        differs from the scratch student only in its objective.
+    seed : seed of the student (and of the teachers it learns from).
+
+    Notes
+    -----
+    The scratch row *is* the scratch student of :func:`mglwkd_lite.train.train_or_load`. The cache key
+    hashes the method, the student's data and architecture, the training recipe, the teachers' keys
+    and, with annealing, the scratch student's key.
+    """
+    from . import repro, train
+
+    cfg = method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg
+    setup = train.ModelsPreset.preset(preset)
+    kwargs = dict(seed=seed, cache_dir=cache_dir, progress=progress)
+    if cfg == METHODS["scratch"]:
+        return Distilled(cfg, train.train_or_load("student", dataset, setup, retrain=retrain, **kwargs))
+    data = train.model_data("student", dataset, setup)
+    bank, teacher_keys = load_teacher_bank(dataset, setup, **kwargs) if cfg.uses_teachers else (None, ())
+    key_parts: dict = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
+    scratch = train.train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
+    train_cfg = dataclasses.replace(setup.train, seed=seed)
+    repro.seed_everything(seed)  # fixes the initial weights of the student and the workspace
+    student = build_model(data.spec)
+    workspace = build_workspace(cfg, bank, _feature_shape(student, data.input_shape)) if bank is not None else None
+    if scratch is not None:
+        student.load_state_dict(scratch.model.state_dict())
+        key_parts["anneal_from"] = scratch.key
+    trained = train.fit_or_load(
+        f"distill-{cfg.name}", key_parts, student, data.train, data.val, train_cfg, test_set=data.test,
+        objective=make_objective(cfg, bank, workspace), extra_modules=(workspace,) if workspace else (),
+        cache_dir=cache_dir, progress=progress, retrain=retrain,
+    )
+    residual = None
+    if workspace is not None:
+        both = ResidualStudent(trained.model, workspace).eval()
+        residual = {split: train.evaluate(both, getattr(data, split)) for split in ("val", "test")}
+    return Distilled(cfg, trained, workspace, residual)
+
+
+# ----------------------------------------------------------------------------- tables and figures
+
+
+def results_table(results: Mapping[str, Distilled], split: str = "test"):
+    """One row per method: accuracy and macro F1 of the plain student, and with the residual path.
+
+    Parameters
+    ----------
+    results : ``{method name: Distilled}``.
+    split : ``"test"`` or ``"val"``.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by method; ``residual_*`` columns are NaN for methods without workspace.
+    """
+    import pandas as pd
+
+    rows = []
+    for name, r in results.items():
+        m = r.trained.metrics
+        res = (r.residual_metrics or {}).get(split, {})
+        rows.append({
+            "method": name, "accuracy": m[split]["accuracy"], "macro_f1": m[split]["macro_f1"],
+            "residual_accuracy": res.get("accuracy", float("nan")),
+            "residual_macro_f1": res.get("macro_f1", float("nan")),
+            "best_epoch": m["best_epoch"], "seconds": m.get("seconds", float("nan")),
+        })
+    return pd.DataFrame(rows).set_index("method")
+
+
+def plot_results(table, title: str = "Test scores per method"):
+    """Bar chart of accuracy and macro F1 per method (rows of :func:`results_table`)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    pos = np.arange(len(table))
+    ax.bar(pos - 0.2, table["accuracy"], 0.4, label="accuracy")
+    ax.bar(pos + 0.2, table["macro_f1"], 0.4, label="macro F1")
+    if "scratch" in table.index:
+        ax.axhline(table.loc["scratch", "macro_f1"], color="0.3", ls="--", lw=1, label="scratch macro F1")
+    low = float(np.nanmin(table[["accuracy", "macro_f1"]].to_numpy()))
+    ax.set_ylim(max(0.0, low - 0.1), 1.0)
+    ax.set_xticks(pos, table.index, rotation=35, ha="right")
+    ax.set(ylabel="score", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def workspace_maps(result: Distilled, dataset: str = "hapt", preset="quick", *, split: str = "test",
+                   index: Sequence[int] | None = None, seed: int = 0, cache_dir=None) -> dict:
+    """KIS and KTS of a distilled student's workspace on real windows (teachers run, eval mode).
+
+    Parameters
+    ----------
+    result : a :class:`Distilled` with a workspace.
+    split : which windows (``"train"``, ``"val"``, ``"test"``); index : positions in that split
+        (default: all).
+
+    Returns
+    -------
+    dict of NumPy arrays: ``kis`` ``(n, 2, K, L)`` (signal, PI), ``kts`` ``(n, L, K)``,
+    ``kts_avg_slots`` ``(n, L, K)`` (the teacher-free transfer on the averaged slots), ``d``
+    ``(n, 2)`` per-window squared distances between ``KTS^T`` and each KIS, ``alpha`` ``(n,)``
+    unclipped ``d_1 / (d_1 + d_2)``, and ``y`` ``(n,)``.
+    """
+    from . import train
+
+    if result.workspace is None:
+        raise DistillError(f"method {result.method.name!r} has no workspace")
+    setup = train.ModelsPreset.preset(preset)
+    feats, y = [], None
+    for kind in ("signal_teacher", "pi_teacher", "student"):
+        data = getattr(train.model_data(kind, dataset, setup), split)
+        idx = torch.arange(len(data)) if index is None else torch.as_tensor(index, dtype=torch.long)
+        x, y = data.x[idx], data.y[idx]
+        net = result.model if kind == "student" else train.train_or_load(
+            kind, dataset, setup, seed=seed, cache_dir=cache_dir, progress=False).model
+        net.eval()
+        feats.append(net(x, return_features=True)[1].float())
+    ws = result.workspace.eval()
+    out = ws(feats[:2], feats[2])
+    _, kts_avg = ws.transfer_without_teachers(feats[2])
+    ref = kts_as_kis(out.kts)
+    d = torch.stack([(ref - k).pow(2).mean(dim=(1, 2)) for k in out.kis], dim=1)
+    return {
+        "kis": torch.stack(out.kis, dim=1).numpy(), "kts": out.kts.numpy(), "kts_avg_slots": kts_avg.numpy(),
+        "d": d.numpy(), "alpha": (d[:, 0] / d.sum(1).clamp_min(1e-12)).numpy(), "y": y.numpy(),
+    }
+
+
+def listening_by_class(maps: Mapping, classes: Sequence[str], floor: float = ALPHA_FLOOR, cap: float = ALPHA_CAP):
+    """Per class: how close the student's KTS is to each teacher's KIS, and the coefficient it gives.
+
+    Parameters
+    ----------
+    maps : output of :func:`workspace_maps`; classes : class names (``y`` indexes them).
+
+    Returns
+    -------
+    pandas.DataFrame indexed by class: ``windows``, ``d_signal`` and ``d_pi`` (mean squared distance of
+    ``KTS^T`` to each teacher's KIS), ``closer_to`` (the teacher the student reads the slots most
+    like), and ``alpha`` = ``d_signal / (d_signal + d_pi)`` clipped to ``[floor, cap]`` (the signal
+    teacher's KD weight for such windows).
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for c, name in enumerate(classes):
+        sel = maps["y"] == c
+        if not sel.any():
+            continue
+        d1, d2 = maps["d"][sel].mean(0)
+        rows.append({"class": name, "windows": int(sel.sum()), "d_signal": float(d1), "d_pi": float(d2),
+                     "closer_to": "signal" if d1 < d2 else "PI",
+                     "alpha": float(np.clip(d1 / max(d1 + d2, 1e-12), floor, cap))})
+    return pd.DataFrame(rows).set_index("class")
+
+
+def plot_maps(maps: Mapping, picks: Sequence[int], classes: Sequence[str]):
+    """Heatmaps of ``KIS_signal``, ``KIS_PI`` and ``KTS^T`` (slots x tokens) for a few windows.
+
+    ``picks`` are row positions in ``maps``; one row of panels per window, titled with its class.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(picks), 3, figsize=(12, 1.5 * len(picks) + 0.8), squeeze=False, sharex=True)
+    panels = (("KIS, signal teacher", lambda i: maps["kis"][i, 0]), ("KIS, PI teacher", lambda i: maps["kis"][i, 1]),
+              ("KTS$^T$, student", lambda i: maps["kts"][i].T))
+    for row, i in zip(axes, picks):
+        for ax, (title, get) in zip(row, panels):
+            im = ax.imshow(get(i), aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+            ax.set_title(f"{classes[int(maps['y'][i])]}: {title}", fontsize=9)
+            ax.set_ylabel("slot")
+    for ax in axes[-1]:
+        ax.set_xlabel("token (projected channel)")
+    fig.colorbar(im, ax=axes, shrink=0.6, label="attention")
+    return fig
+
+
+def plot_coefficient(history: Sequence[Mapping], floor: float = ALPHA_FLOOR, cap: float = ALPHA_CAP):
+    """The dynamic coefficient and the two KTS-KIS distances per epoch (the analogue of the paper's Fig. 8)."""
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    fig, (ax_a, ax_d) = plt.subplots(1, 2, figsize=(10, 3.2))
+    ax_a.plot(epochs, [row["alpha"] for row in history], marker="o", label="alpha (signal teacher's KD weight)")
+    ax_a.axhspan(floor, cap, color="0.9", zorder=0, label=f"allowed range [{floor}, {cap}]")
+    ax_a.axhline(0.5, color="0.5", ls=":", lw=1)
+    ax_a.set(xlabel="epoch", ylabel="mean alpha", ylim=(0, 1), title="Dynamic coefficient")
+    ax_a.legend(fontsize=8)
+    ax_d.plot(epochs, [row["kis_dist_1"] for row in history], marker="o", label="d(KTS, KIS signal)")
+    ax_d.plot(epochs, [row["kis_dist_2"] for row in history], marker="o", label="d(KTS, KIS PI)")
+    ax_d.set(xlabel="epoch", ylabel="mean squared distance", title="Student-teacher attention distances")
+    ax_d.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def methods_table(methods: Mapping[str, DistillConfig] | None = None):
+    """Every method as a row: its weighted loss terms and settings (a pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for name, cfg in (methods or METHODS).items():
+        ws = cfg.workspace
+        rows.append({
+            "method": name,
+            "loss": " + ".join(f"{w:g} {n}" for n, w in cfg.weights if w > 0),
+            "alpha (signal KD weight)": (f"dynamic [{cfg.alpha_floor:g}, {cfg.alpha_cap:g}]" if cfg.alpha == "dynamic"
+                                         else (f"{cfg.alpha:g}" if "kd_two" in cfg.active else "-")),
+            "workspace": "-" if ws is None else (f"{ws.num_slots} slots, {ws.num_iters} iter, "
+                                                 f"{'GRU' if ws.working_memory else 'no'} memory"),
+            "residual": "yes" if cfg.residual else "-",
+            "anneal": "yes" if cfg.anneal else "-",
+        })
+    return pd.DataFrame(rows).set_index("method")
