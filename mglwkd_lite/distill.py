@@ -796,16 +796,21 @@ def listening_by_class(maps: Mapping, classes: Sequence[str], floor: float = ALP
 def plot_maps(maps: Mapping, picks: Sequence[int], classes: Sequence[str]):
     """Heatmaps of ``KIS_signal``, ``KIS_PI`` and ``KTS^T`` (slots x tokens) for a few windows.
 
-    ``picks`` are row positions in ``maps``; one row of panels per window, titled with its class.
+    ``picks`` are row positions in ``maps``; one row of panels per window, titled with its class. All
+    panels share one colour scale spanning the values shown (uniform attention is ``1 / K``).
     """
     import matplotlib.pyplot as plt
+
+    import numpy as np
 
     fig, axes = plt.subplots(len(picks), 3, figsize=(12, 1.5 * len(picks) + 0.8), squeeze=False, sharex=True)
     panels = (("KIS, signal teacher", lambda i: maps["kis"][i, 0]), ("KIS, PI teacher", lambda i: maps["kis"][i, 1]),
               ("KTS$^T$, student", lambda i: maps["kts"][i].T))
+    shown = np.stack([get(i) for i in picks for _, get in panels])
+    vmin, vmax = float(shown.min()), float(shown.max())  # one colour scale for every panel
     for row, i in zip(axes, picks):
         for ax, (title, get) in zip(row, panels):
-            im = ax.imshow(get(i), aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+            im = ax.imshow(get(i), aspect="auto", vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
             ax.set_title(f"{classes[int(maps['y'][i])]}: {title}", fontsize=9)
             ax.set_ylabel("slot")
     for ax in axes[-1]:

@@ -195,3 +195,43 @@ def test_saved_student_predicts_without_workspace_teachers_or_topology(tmp_path)
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- tables and figures
+
+
+def _fake_result(name, acc, f1, residual=None):
+    from types import SimpleNamespace
+
+    metrics = {"test": {"accuracy": acc, "macro_f1": f1}, "best_epoch": 3, "seconds": 1.0}
+    trained = SimpleNamespace(metrics=metrics, history=[])
+    res = None if residual is None else {"test": {"accuracy": residual[0], "macro_f1": residual[1]}}
+    return D.Distilled(D.method(name), trained, None, res)
+
+
+def test_tables_and_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = D.results_table({"scratch": _fake_result("scratch", 0.8, 0.75),
+                             "mglwkd": _fake_result("mglwkd", 0.85, 0.8, residual=(0.84, 0.79))})
+    assert list(table.index) == ["scratch", "mglwkd"]
+    assert np.isnan(table.loc["scratch", "residual_accuracy"]) and table.loc["mglwkd", "residual_macro_f1"] == 0.79
+    assert D.plot_results(table).axes
+    methods = D.methods_table()
+    assert list(methods.index) == list(D.METHODS)
+    assert methods.loc["kd_two_fixed", "alpha (signal KD weight)"] == "0.3"
+    assert methods.loc["mglwkd", "alpha (signal KD weight)"] == "dynamic [0.2, 0.8]"
+
+    rng = np.random.default_rng(0)
+    kis = rng.dirichlet(np.ones(5), size=(6, 2, 8)).transpose(0, 1, 3, 2)  # (n, 2, K, L), columns sum to 1
+    kts = rng.dirichlet(np.ones(5), size=(6, 8))  # (n, L, K)
+    d = np.stack([((kts.transpose(0, 2, 1) - kis[:, t]) ** 2).mean((1, 2)) for t in range(2)], 1)
+    maps = {"kis": kis, "kts": kts, "d": d, "y": np.array([0, 0, 1, 1, 1, 2])}
+    listening = D.listening_by_class(maps, ["a", "b", "c", "unused"])
+    assert list(listening.index) == ["a", "b", "c"] and listening["windows"].sum() == 6
+    assert listening["alpha"].between(D.ALPHA_FLOOR, D.ALPHA_CAP).all()
+    np.testing.assert_allclose(listening.loc["b", "d_pi"], d[2:5, 1].mean())
+    assert len(D.plot_maps(maps, [0, 2], ["a", "b", "c"]).axes) == 7  # 2 x 3 panels + colour bar
+    history = [{"epoch": e, "alpha": 0.5, "kis_dist_1": 0.1, "kis_dist_2": 0.2} for e in (1, 2)]
+    assert len(D.plot_coefficient(history).axes) == 2

@@ -160,3 +160,15 @@ def test_invalid_config():
         WorkspaceConfig(num_slots=0)
     with pytest.raises(WorkspaceError, match="dropout"):
         WorkspaceConfig(dropout=1.0)
+
+
+def test_shape_table():
+    from mglwkd_lite.workspace import shape_table
+
+    table = shape_table([(192, 32), (64, 8, 8)], (64, 32))
+    assert table.loc["KIS, PI teacher", "shape"] == "2 x 5 x 64"
+    assert table.loc["KTS", "shape"] == "2 x 64 x 5"
+    assert table.loc["slots", "shape"] == "2 x 5 x 32"
+    assert table.loc["enhanced student features", "shape"] == "2 x 64 x 32"
+    n = sum(p.numel() for p in GlobalWorkspace([(192, 32), (64, 8, 8)], (64, 32)).parameters())
+    assert table.loc["workspace parameters", "shape"] == f"{n:,}"
