@@ -50,6 +50,11 @@ __all__ = [
     "export_onnx",
     "quantize_onnx",
     "WindowCalibrationReader",
+    "export_student",
+    "deployed_backends",
+    "backend_scores",
+    "student_bundle",
+    "load_student",
     "torch_backend",
     "torchscript_backend",
     "onnx_backend",
@@ -59,6 +64,8 @@ __all__ = [
     "predict_windows",
     "predict_recording",
     "predict_csv",
+    "window_agreement",
+    "plot_timeline",
     "add_predict_parser",
     "run_predict",
     "predict_main",
@@ -473,6 +480,94 @@ def classification_scores(y_true: np.ndarray, logits: np.ndarray, num_classes: i
     }
 
 
+def export_student(model: Any, folder: str | os.PathLike, calibration_windows: np.ndarray,
+                   example: np.ndarray | None = None) -> dict[str, Path]:
+    """Write every deployable form of ``model`` into ``folder``.
+
+    Returns
+    -------
+    dict
+        ``{"pytorch": state dict (.pt), "torchscript": .ts.pt, "onnx": .onnx, "onnx_int8": .int8.onnx}``;
+        the int8 model is calibrated on ``calibration_windows`` ``(N, C, T)`` (normalised training
+        windows).
+    """
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    example = calibration_windows[:2] if example is None else example
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    paths = {"pytorch": atomic_write_with(folder / "student.state.pt", lambda fh: torch.save(state, fh))}
+    paths["torchscript"] = export_torchscript(model, folder / "student.ts.pt", example)
+    paths["onnx"] = export_onnx(model, folder / "student.onnx", example)
+    paths["onnx_int8"] = quantize_onnx(paths["onnx"], folder / "student.int8.onnx", calibration_windows)
+    return paths
+
+
+def deployed_backends(model: Any, paths: Mapping[str, Path], threads: int | None = None,
+                      batch_size: int = 256) -> dict[str, Backend]:
+    """The four runtimes of :func:`export_student`'s files, keyed like ``paths``.
+
+    ``threads`` sets ONNX Runtime's intra-op threads (PyTorch's are global: ``torch.set_num_threads``).
+    """
+    return {
+        "pytorch": torch_backend(model, batch_size),
+        "torchscript": torchscript_backend(paths["torchscript"], batch_size),
+        "onnx": onnx_backend(paths["onnx"], threads, batch_size),
+        "onnx_int8": onnx_backend(paths["onnx_int8"], threads, batch_size),
+    }
+
+
+def backend_scores(backends: Mapping[str, Backend], x: np.ndarray, y: np.ndarray) -> "Any":
+    """Accuracy and macro F1 of each backend on windows ``x`` ``(N, C, T)`` with labels ``y``.
+
+    Returns a pandas DataFrame indexed by backend.
+    """
+    import pandas as pd
+
+    rows = {name: classification_scores(y, fn(x)) for name, fn in backends.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("backend")
+
+
+def student_bundle(model: Any, prepared: Any, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Save a bundle for a student trained on a data-module ``Prepared`` split.
+
+    The normaliser, classes and window settings are the split's; the rate is the data set's.
+    """
+    from .data import load_dataset
+
+    window = prepared.config.window
+    meta = {"dataset": prepared.name, "data_key": prepared.key, **dict(metadata or {})}
+    return save_bundle(path, model, prepared.normaliser, prepared.classes, window.length, window.stride,
+                       load_dataset(prepared.name).rate_hz, meta)
+
+
+def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "scratch", progress: bool = False,
+                 cache_dir: Any = None) -> Any:
+    """The trained 1-D WRN16-1 student to deploy (trained once, then loaded from the cache).
+
+    Parameters
+    ----------
+    dataset : ``"hapt"`` or ``"spsw"``.
+    preset : ``"quick"`` or ``"full"``.
+    method : ``"scratch"`` (cross-entropy only, :func:`mglwkd_lite.train.train_or_load`) or a
+        distillation method (e.g. ``"mglwkd"``, :func:`mglwkd_lite.distill.distill_or_load`; this trains
+        the teachers first unless they are cached). Either way the shipped network is the plain student.
+
+    Returns
+    -------
+    mglwkd_lite.train.Trained
+        ``model`` in eval mode and its ``metrics`` (``"val"``, ``"test"``).
+    """
+    if method == "scratch":
+        from .train import train_or_load
+
+        return train_or_load("student", dataset, preset, cache_dir=cache_dir, progress=progress)
+    from .distill import distill_or_load
+
+    return distill_or_load(method, dataset, preset, cache_dir=cache_dir, progress=progress).trained
+
+
 # --------------------------------------------------------------------------------------------------
 # Labelling whole recordings
 # --------------------------------------------------------------------------------------------------
@@ -741,6 +836,72 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     add_predict_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["predict", *(sys.argv[1:] if argv is None else list(argv))])
     return args.func(args)
+
+
+def window_agreement(table: Any, classes: Sequence[str] | None = None) -> dict[str, float]:
+    """Agreement of ``activity`` with ``label`` over windows whose centre label is a model class.
+
+    ``table`` is a :func:`predict_csv` output with a ``label`` column. Returns ``{"windows": n,
+    "accuracy": share of those n windows predicted right}`` (transitions and unlabelled excluded).
+    """
+    if "label" not in table.columns:
+        raise DeployError("the table has no 'label' column (pass a label column to predict)")
+    classes = classes or [c[2:] for c in table.columns if c.startswith("p_")]
+    known = table["label"].isin(list(classes)).to_numpy()
+    n = int(known.sum())
+    acc = float((table["activity"].to_numpy()[known] == table["label"].to_numpy()[known]).mean()) if n else float("nan")
+    return {"windows": n, "accuracy": acc}
+
+
+def plot_timeline(table: Any, truth_time: np.ndarray, truth: Sequence[str], classes: Sequence[str],
+                  hop_s: float | None = None, ax: Any = None, title: str | None = None) -> Any:
+    """An activity timeline: the ground truth per sample above the student's label per window.
+
+    Parameters
+    ----------
+    table : :func:`predict_windows` / :func:`predict_csv` output (``start_s``, ``end_s``, ``activity``).
+    truth_time : ``(n,)`` seconds of each ground-truth sample.
+    truth : ``(n,)`` label name per sample; names not in ``classes`` (transitions, "") are drawn grey.
+    classes : the model's classes, in the order of their colours.
+    hop_s : each window is drawn over its central ``hop_s`` seconds (default: the start spacing), so
+        overlapping windows tile the time axis.
+    ax : matplotlib axes (a new figure if None).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 2.6), constrained_layout=True)
+    colours = {c: plt.get_cmap("tab10")(i) for i, c in enumerate(classes)}
+    other = (0.8, 0.8, 0.8, 1.0)
+    truth = np.asarray(truth, dtype=object)
+    truth_time = np.asarray(truth_time, dtype=float)
+    dt = float(np.median(np.diff(truth_time))) if len(truth_time) > 1 else 1.0
+    # Ground truth: one bar per run of equal labels.
+    change = np.flatnonzero(truth[1:] != truth[:-1]) + 1
+    for a, b in zip(np.r_[0, change], np.r_[change, len(truth)]):
+        ax.broken_barh([(truth_time[a], truth_time[b - 1] - truth_time[a] + dt)], (1.1, 0.8),
+                       color=colours.get(truth[a], other), linewidth=0)
+    start = table["start_s"].to_numpy(float)
+    centre = (start + table["end_s"].to_numpy(float)) / 2
+    if hop_s is None:
+        hop_s = float(np.median(np.diff(start))) if len(start) > 1 else float(table["end_s"].iloc[0] - start[0])
+    for c, act in zip(centre, table["activity"]):
+        ax.broken_barh([(c - hop_s / 2, hop_s)], (0.1, 0.8), color=colours.get(act, other), linewidth=0)
+    ax.set_yticks([0.5, 1.5], ["student", "ground truth"])
+    ax.set_ylim(0, 2)
+    ax.set_xlim(min(truth_time[0], start[0]), max(truth_time[-1] + dt, table["end_s"].max()))
+    ax.set_xlabel("time (s)")
+    handles = [Patch(color=colours[c], label=c.replace("_", " ").lower()) for c in classes]
+    handles.append(Patch(color=other, label="other / unlabelled"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4, frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def file_size(path: str | os.PathLike) -> int:
