@@ -1,0 +1,316 @@
+"""The experiment runner: every row of the results table, on each data set, over several seeds.
+
+A *run* is one ``(data set, method, seed)`` under an :class:`ExperimentPreset`. It trains (or loads
+from the cache) the student of that method through :func:`mglwkd_lite.distill.distill_or_load`,
+scores it on the test subjects -- clean, and under every perturbation of
+:mod:`mglwkd_lite.robustness` -- and writes one JSON file::
+
+    results/<preset>/<dataset>/<method>/seed<k>.json
+
+holding the run's key, config, metrics, robustness scores, timings, versions and machine. A run whose
+file exists *with the same key* is skipped, so a killed sweep resumes where it stopped; a changed
+setting changes the key, so old results are never reused for it.
+
+Runs are independent jobs dispatched through :mod:`joblib`: local processes by default; a cluster is
+one ``joblib.parallel_config(backend="dask")`` away (see ``book/reproducing.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import repro
+from ._io import atomic_write_text, stable_hash
+
+__all__ = [
+    "ExperimentError",
+    "RunSpec",
+    "ExperimentPreset",
+    "PRESETS",
+    "experiment_preset",
+    "run_specs",
+    "run_key",
+    "result_path",
+    "run_one",
+    "run_all",
+    "load_results",
+    "summary_table",
+    "robustness_table",
+]
+
+ROBUSTNESS_SEED = 1234
+"""Seed of the perturbations: every student sees the very same noisy / gappy test windows."""
+
+
+class ExperimentError(ValueError):
+    """An unknown preset, data set or method, or a results file that does not parse."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a method's student on a data set with a seed."""
+
+    dataset: str
+    method: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class ExperimentPreset:
+    """A sweep: data sets x methods x seeds, with the models' preset.
+
+    Parameters
+    ----------
+    name : folder name under ``results/``.
+    datasets, methods, seeds : the grid (methods are keys of :data:`mglwkd_lite.distill.METHODS`).
+    models : ``"quick"``, ``"full"`` or a :class:`mglwkd_lite.train.ModelsPreset` (architectures,
+        training windows and recipe shared by every run).
+    robustness : evaluate every student under the perturbations (cheap: inference only).
+    """
+
+    name: str
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...]
+    models: Any = "quick"
+    robustness: bool = True
+
+    def models_preset(self):
+        """The :class:`mglwkd_lite.train.ModelsPreset` of the sweep."""
+        from .train import ModelsPreset
+
+        return ModelsPreset.preset(self.models)
+
+
+def _all_methods() -> tuple[str, ...]:
+    from .distill import METHODS
+
+    return tuple(METHODS)
+
+
+def _paper_models():
+    """Full data, the group's schedule compressed to 30 epochs (see ``book/reproducing.md``)."""
+    from .train import ModelsPreset, TrainConfig
+
+    return ModelsPreset.full(train=TrainConfig.full(epochs=30, patience=None))
+
+
+def experiment_preset(name: str) -> ExperimentPreset:
+    """``"quick"`` (CI, Binder: HAPT, three methods, one seed) or ``"paper"`` (every row, 3 seeds)."""
+    if name == "quick":
+        return ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
+    if name == "paper":
+        return ExperimentPreset("paper", ("hapt", "spsw"), _all_methods(), (0, 1, 2), _paper_models())
+    raise ExperimentError(f"unknown experiment preset {name!r}; expected one of {sorted(PRESETS)}")
+
+
+PRESETS = ("quick", "paper")
+
+
+def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
+    """Every run of a sweep: data set, then seed, then method, so one seed's whole table comes first."""
+    return [RunSpec(d, m, s) for d in preset.datasets for s in preset.seeds for m in preset.methods]
+
+
+def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
+    """Hash of everything that shapes a run's numbers: the method's config, models preset, spec."""
+    from .distill import method
+
+    return stable_hash(spec, method(spec.method), preset.models_preset(), preset.robustness, ROBUSTNESS_SEED)
+
+
+def result_path(results_dir: str | os.PathLike, preset: ExperimentPreset, spec: RunSpec) -> Path:
+    """``<results_dir>/<preset>/<dataset>/<method>/seed<k>.json``."""
+    return Path(results_dir) / preset.name / spec.dataset / spec.method / f"seed{spec.seed}.json"
+
+
+def _scores(metrics: dict) -> dict[str, Any]:
+    out = {"accuracy": float(metrics["accuracy"]), "macro_f1": float(metrics["macro_f1"]), "n": int(metrics["n"])}
+    if "confusion" in metrics:
+        out["confusion"] = np.asarray(metrics["confusion"]).tolist()
+    return out
+
+
+def robustness_scores(model, test, seed: int = ROBUSTNESS_SEED) -> dict[str, dict[str, dict[str, float]]]:
+    """Accuracy and macro F1 of ``model`` on perturbed test windows, per perturbation and level.
+
+    ``test`` is an :class:`mglwkd_lite.train.ArrayDataset` of normalised windows.
+    """
+    from .robustness import LEVELS, perturb
+    from .train import ArrayDataset, evaluate
+
+    x, y = test.x.numpy(), test.y.numpy()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for kind, levels in LEVELS.items():
+        out[kind] = {}
+        for level in levels:
+            scores = evaluate(model, ArrayDataset(perturb(x, kind, level, seed), y))
+            out[kind][repr(float(level))] = {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+    return out
+
+
+def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.PathLike = "results",
+            cache_dir: str | os.PathLike | None = None, threads: int | None = None,
+            progress: bool = False) -> dict[str, Any]:
+    """Run (or skip) one ``(data set, method, seed)`` and write its JSON; returns the record."""
+    from .distill import distill_or_load, method
+    from .train import model_data
+
+    path = result_path(results_dir, preset, spec)
+    key = run_key(preset, spec)
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if record.get("key") == key:
+            record["skipped"] = True
+            return record
+    n_threads = repro.set_threads(threads)
+    start = time.perf_counter()
+    models = preset.models_preset()
+    distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
+                                progress=progress)
+    metrics = distilled.trained.metrics
+    record: dict[str, Any] = {
+        "key": key,
+        "preset": preset.name,
+        "spec": dataclasses.asdict(spec),
+        "method": _jsonable(method(spec.method)),
+        "models": _jsonable(models),
+        "metrics": {split: _scores(metrics[split]) for split in ("val", "test")},
+        "best_epoch": metrics.get("best_epoch"),
+        "residual": ({split: _scores(m) for split, m in distilled.residual_metrics.items()}
+                     if distilled.residual_metrics else None),
+        "timings": {"train_seconds": metrics.get("seconds"), "from_cache": distilled.trained.from_cache},
+        "versions": repro.versions(),
+        "machine": {**repro.machine(), "threads": n_threads},
+    }
+    if preset.robustness:
+        test = model_data("student", spec.dataset, models).test
+        record["robustness"] = robustness_scores(distilled.model, test)
+    record["timings"]["run_seconds"] = time.perf_counter() - start
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
+    return record
+
+
+def _jsonable(obj: Any) -> Any:
+    from .train import _jsonable as to_json
+
+    return to_json(obj)
+
+
+def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str | os.PathLike = "results",
+            cache_dir: str | os.PathLike | None = None, specs: Sequence[RunSpec] | None = None,
+            progress: bool = True) -> list[dict[str, Any]]:
+    """Run a whole sweep with joblib (``n_jobs`` processes), skipping runs already done.
+
+    Teachers and scratch students come first (one job per data set and seed), so the distillation
+    jobs that follow load them from the cache instead of training them several times at once. Each
+    job gets ``cores // n_jobs`` PyTorch threads.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    preset = experiment_preset(preset) if isinstance(preset, str) else preset
+    specs = list(specs) if specs is not None else run_specs(preset)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    jobs = max(1, n_jobs if n_jobs > 0 else cores)
+    threads = max(1, cores // jobs)
+    first = [s for s in specs if s.method == "scratch"]
+    rest = [s for s in specs if s.method != "scratch"]
+    teachers = sorted({(s.dataset, s.seed) for s in rest})
+    records: list[dict[str, Any]] = []
+    with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
+        parallel = Parallel(n_jobs=jobs, return_as="generator")
+        for rec in parallel(delayed(run_one)(preset, s, results_dir=results_dir, cache_dir=cache_dir,
+                                             threads=threads) for s in first):
+            records.append(rec)
+            bar.update()
+        list(parallel(delayed(_teachers)(preset, d, seed, cache_dir, threads) for d, seed in teachers))
+        for rec in parallel(delayed(run_one)(preset, s, results_dir=results_dir, cache_dir=cache_dir,
+                                             threads=threads) for s in rest):
+            records.append(rec)
+            bar.update()
+    return records
+
+
+def _teachers(preset: ExperimentPreset, dataset: str, seed: int, cache_dir, threads: int) -> None:
+    from .distill import load_teacher_bank
+
+    repro.set_threads(threads)
+    load_teacher_bank(dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# reading results
+
+
+def load_results(results_dir: str | os.PathLike = "results", preset: str | None = None):
+    """Every run record under ``results_dir`` as a pandas DataFrame, one row per run.
+
+    Columns: preset, dataset, method, seed, accuracy, macro_f1 (test), val_accuracy, val_macro_f1,
+    residual_accuracy, residual_macro_f1 (NaN where the method has no workspace), train_seconds.
+    """
+    import pandas as pd
+
+    rows = []
+    root = Path(results_dir)
+    pattern = f"{preset}/*/*/seed*.json" if preset else "*/*/*/seed*.json"
+    for path in sorted(root.glob(pattern)):
+        try:
+            rec = json.loads(path.read_text())
+            rows.append({
+                "preset": rec["preset"], **rec["spec"],
+                "accuracy": rec["metrics"]["test"]["accuracy"], "macro_f1": rec["metrics"]["test"]["macro_f1"],
+                "val_accuracy": rec["metrics"]["val"]["accuracy"], "val_macro_f1": rec["metrics"]["val"]["macro_f1"],
+                "residual_accuracy": (rec["residual"] or {}).get("test", {}).get("accuracy", np.nan),
+                "residual_macro_f1": (rec["residual"] or {}).get("test", {}).get("macro_f1", np.nan),
+                "train_seconds": rec["timings"].get("train_seconds"),
+            })
+        except (KeyError, TypeError, json.JSONDecodeError) as err:
+            raise ExperimentError(f"{path}: not a run record ({type(err).__name__}: {err})") from err
+    return pd.DataFrame(rows)
+
+
+def summary_table(df, metrics: Iterable[str] = ("accuracy", "macro_f1")):
+    """Mean and standard deviation over seeds per data set and method, in percent.
+
+    Returns a DataFrame indexed by (dataset, method) with ``<metric>_mean``, ``<metric>_std`` and
+    ``seeds`` columns; std is the sample standard deviation (ddof=1), NaN for a single seed.
+    """
+    import pandas as pd
+
+    if df.empty:
+        return pd.DataFrame()
+    grouped = df.groupby(["dataset", "method"], sort=False)
+    out = pd.DataFrame({"seeds": grouped.size()})
+    for m in metrics:
+        out[f"{m}_mean"] = 100 * grouped[m].mean()
+        out[f"{m}_std"] = 100 * grouped[m].std(ddof=1)
+    return out
+
+
+def robustness_table(results_dir: str | os.PathLike = "results", preset: str | None = None,
+                     metric: str = "accuracy"):
+    """Mean test ``metric`` (percent) over seeds per data set, method, perturbation and level."""
+    import pandas as pd
+
+    rows = []
+    root = Path(results_dir)
+    pattern = f"{preset}/*/*/seed*.json" if preset else "*/*/*/seed*.json"
+    for path in sorted(root.glob(pattern)):
+        rec = json.loads(path.read_text())
+        for kind, levels in (rec.get("robustness") or {}).items():
+            for level, scores in levels.items():
+                rows.append({**rec["spec"], "perturbation": kind, "level": float(level),
+                             metric: 100 * scores[metric]})
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    return df.groupby(["dataset", "method", "perturbation", "level"])[metric].mean().unstack("level")

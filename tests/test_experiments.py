@@ -1,0 +1,84 @@
+"""The experiment runner: one JSON per run, skip when done, rerun when a setting changes, tables."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from mglwkd_lite.experiments import (
+    ExperimentError, ExperimentPreset, RunSpec, experiment_preset, load_results, result_path,
+    robustness_table, run_all, run_key, run_specs, summary_table,
+)
+from mglwkd_lite.train import ModelsPreset, TrainConfig
+
+TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1), train_fraction=0.04)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A one-run sweep on 4 % of HAPT's training windows, run once for the module."""
+    root = tmp_path_factory.mktemp("exp")
+    preset = ExperimentPreset("tiny", ("hapt",), ("scratch",), (0,), TINY)
+    records = run_all(preset, results_dir=root / "results", cache_dir=root / "cache", progress=False)
+    return preset, root, records
+
+
+def test_presets_cover_the_results_table():
+    paper = experiment_preset("paper")
+    assert set(paper.datasets) == {"hapt", "spsw"} and len(paper.seeds) >= 3
+    assert {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "sp", "mglwkd",
+            "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align"} <= set(paper.methods)
+    assert len(run_specs(paper)) == len(paper.datasets) * len(paper.methods) * len(paper.seeds)
+    with pytest.raises(ExperimentError, match="unknown experiment preset 'huge'"):
+        experiment_preset("huge")
+
+
+def test_run_writes_one_complete_record(sweep):
+    preset, root, records = sweep
+    path = result_path(root / "results", preset, RunSpec("hapt", "scratch", 0))
+    rec = json.loads(path.read_text())
+    assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 0)) == records[0]["key"]
+    assert 0 <= rec["metrics"]["test"]["accuracy"] <= 1 and rec["metrics"]["test"]["n"] == 2996
+    assert np.asarray(rec["metrics"]["test"]["confusion"]).sum() == 2996
+    assert {"torch", "numpy", "python"} <= set(rec["versions"]) and "threads" in rec["machine"]
+    assert set(rec["robustness"]) == {"noise", "missing", "rate"}
+    # The clean level of every perturbation is the clean test score.
+    assert rec["robustness"]["noise"]["0.0"]["accuracy"] == pytest.approx(rec["metrics"]["test"]["accuracy"])
+
+
+def test_done_runs_are_skipped_and_changed_settings_rerun(sweep):
+    preset, root, _ = sweep
+    again = run_all(preset, results_dir=root / "results", cache_dir=root / "cache", progress=False)
+    assert again[0].get("skipped") is True
+    changed = dataclasses.replace(preset, models=dataclasses.replace(TINY, train_fraction=0.03))
+    assert run_key(changed, RunSpec("hapt", "scratch", 0)) != run_key(preset, RunSpec("hapt", "scratch", 0))
+
+
+def test_tables_from_records(sweep):
+    _, root, _ = sweep
+    df = load_results(root / "results")
+    assert list(df[["dataset", "method", "seed"]].itertuples(index=False, name=None)) == [("hapt", "scratch", 0)]
+    table = summary_table(df)
+    assert table.loc[("hapt", "scratch"), "seeds"] == 1
+    assert table.loc[("hapt", "scratch"), "accuracy_mean"] == pytest.approx(100 * df["accuracy"][0])
+    rob = robustness_table(root / "results")
+    assert rob.loc[("hapt", "scratch", "missing")].notna().sum() == 4
+
+
+def test_summary_std_over_seeds():
+    import pandas as pd
+
+    df = pd.DataFrame({"dataset": ["hapt"] * 3, "method": ["m"] * 3, "seed": [0, 1, 2],
+                       "accuracy": [0.8, 0.9, 1.0], "macro_f1": [0.5, 0.5, 0.5]})
+    row = summary_table(df).loc[("hapt", "m")]
+    assert row["accuracy_mean"] == pytest.approx(90.0) and row["accuracy_std"] == pytest.approx(10.0)
+    assert row["macro_f1_std"] == pytest.approx(0.0)
+
+
+def test_unreadable_record_names_its_file(tmp_path):
+    bad = tmp_path / "p" / "hapt" / "scratch" / "seed0.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"preset": "p"}')
+    with pytest.raises(ExperimentError, match="seed0.json: not a run record"):
+        load_results(tmp_path)
