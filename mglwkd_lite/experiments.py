@@ -210,9 +210,10 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
             progress: bool = True) -> list[dict[str, Any]]:
     """Run a whole sweep with joblib (``n_jobs`` processes), skipping runs already done.
 
-    Teachers and scratch students come first (one job per data set and seed), so the distillation
-    jobs that follow load them from the cache instead of training them several times at once. Each
-    job gets ``cores // n_jobs`` PyTorch threads.
+    Runs are grouped by (data set, seed), in the order of :func:`run_specs`. In each group the
+    scratch student and the two teachers are trained first, as parallel jobs, so the distillation
+    jobs that follow load the teachers from the cache instead of training them several times at
+    once; a killed sweep has finished whole groups. Each job gets ``cores // n_jobs`` PyTorch threads.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -222,29 +223,40 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     jobs = max(1, n_jobs if n_jobs > 0 else cores)
     threads = max(1, cores // jobs)
-    first = [s for s in specs if s.method == "scratch"]
-    rest = [s for s in specs if s.method != "scratch"]
-    teachers = sorted({(s.dataset, s.seed) for s in rest})
+    groups: dict[tuple[str, int], list[RunSpec]] = {}
+    for s in specs:
+        groups.setdefault((s.dataset, s.seed), []).append(s)
     records: list[dict[str, Any]] = []
+    parallel = Parallel(n_jobs=jobs, return_as="generator")
+    run = delayed(run_one)
     with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
-        parallel = Parallel(n_jobs=jobs, return_as="generator")
-        for rec in parallel(delayed(run_one)(preset, s, results_dir=results_dir, cache_dir=cache_dir,
-                                             threads=threads) for s in first):
-            records.append(rec)
-            bar.update()
-        list(parallel(delayed(_teachers)(preset, d, seed, cache_dir, threads) for d, seed in teachers))
-        for rec in parallel(delayed(run_one)(preset, s, results_dir=results_dir, cache_dir=cache_dir,
-                                             threads=threads) for s in rest):
-            records.append(rec)
-            bar.update()
+        for (dataset, seed), group in groups.items():
+            first = [s for s in group if s.method == "scratch"]
+            rest = [s for s in group if s.method != "scratch"]
+            # Phase 1: scratch student(s) and, if needed, the two teachers, side by side.
+            tasks = [run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads) for s in first]
+            if rest:
+                tasks += [delayed(_teacher)(preset, kind, dataset, seed, cache_dir, threads)
+                          for kind in ("signal_teacher", "pi_teacher")]
+            for rec in parallel(tasks):
+                if rec is not None:
+                    records.append(rec)
+                    bar.update()
+            # Phase 2: every other method of the group.
+            for rec in parallel(run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads)
+                                for s in rest):
+                records.append(rec)
+                bar.update()
     return records
 
 
-def _teachers(preset: ExperimentPreset, dataset: str, seed: int, cache_dir, threads: int) -> None:
-    from .distill import load_teacher_bank
+def _teacher(preset: ExperimentPreset, kind: str, dataset: str, seed: int, cache_dir, threads: int) -> None:
+    """Train (or find cached) one teacher and its outputs on the training windows; returns None."""
+    from .train import teacher_outputs
 
     repro.set_threads(threads)
-    load_teacher_bank(dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False)
+    teacher_outputs(kind, dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False)
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
