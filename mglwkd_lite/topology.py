@@ -54,9 +54,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from scipy.special import ndtr
@@ -75,6 +76,12 @@ __all__ = [
     "PersistenceImageTransformer",
     "cached_persistence_images",
     "pi_cache_path",
+    "summary_table",
+    "plot_examples",
+    "plot_class_means",
+    "pool_images",
+    "linear_probe",
+    "compare_paths",
 ]
 
 #: Bump when the definition of the images changes, so that old cache files are never reused.
@@ -221,13 +228,13 @@ def _elder_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Returns
     -------
-    row, birth, death
-        ``(M,)`` arrays, one entry per local minimum that dies (the global minimum of each row is left
+    row, birth, death, position
+        ``(M,)`` arrays, one entry per local minimum that dies (``position``: its sample index) (the global minimum of each row is left
         out), in row-major order of the minima. ``death == birth`` happens for a minimum that merges at
         its own value (a tie), which the caller's ``persistence > threshold`` removes.
     """
     B, T = x.shape
-    empty = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0))
+    empty = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0), np.empty(0, dtype=np.intp))
     if T < 3 or B == 0:  # no local minimum besides the global one can exist
         return empty
     # Local minima in the total order (value, index): the left neighbour comes later (strictly
@@ -286,12 +293,12 @@ def _elder_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     death = np.minimum(left_max, right_max)
     finite = np.isfinite(death)  # exactly one infinite death per row: its global minimum
-    return row[finite], xi[finite], death[finite]
+    return row[finite], xi[finite], death[finite], t[finite]
 
 
 def _batch_pairs(x: np.ndarray, threshold: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(row, birth, persistence)`` of the pairs of ``(B, T)`` signals, persistence > threshold."""
-    row, birth, death = _elder_pairs(x)
+    row, birth, death, _ = _elder_pairs(x)
     pers = death - birth
     keep = pers > (0.0 if threshold is None else threshold)
     return row[keep], birth[keep], pers[keep]
@@ -530,8 +537,6 @@ def persistence_images(
         If ``windows`` is not ``(N, C, T)``, is not real, or holds NaN / inf (the message names the
         first window and channel).
     """
-    from tqdm.auto import tqdm
-
     if method not in ("fast", "reference"):
         raise TopologyError(f"method must be 'fast' or 'reference', got {method!r}")
     dtype = np.dtype(dtype)
@@ -543,7 +548,7 @@ def persistence_images(
     worker = _fast_images_chunk if method == "fast" else _reference_images_chunk
     slices = _chunks(N, max(1, int(chunk_size)))
     out = np.empty((N, C, R, R), dtype=dtype)
-    bar = tqdm(total=N, desc=f"persistence images ({method})", unit="win", disable=True if progress is False else (None if progress is None else False))
+    bar = _progress_bar(N, f"persistence images ({method})", progress)
     try:
         if n_jobs == 1 or len(slices) <= 1:
             for sl in slices:
@@ -564,6 +569,23 @@ def persistence_images(
     finally:
         bar.close()
     return out
+
+
+def _progress_bar(total: int, desc: str, progress: bool | None):
+    """A ``tqdm`` text bar (``progress=None``: only on a terminal), or a silent stand-in."""
+    if progress is False:
+        return _NoBar()
+    from tqdm import tqdm  # the plain text bar: no widget machinery needed in notebooks
+
+    return tqdm(total=total, desc=desc, unit="win", disable=None if progress is None else False)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _n_workers(n_jobs: int | None) -> int:
@@ -752,3 +774,223 @@ def cached_persistence_images(
     imgs = persistence_images(windows, cfg, method="fast", dtype=np.float32, n_jobs=jobs, progress=progress)
     _io.atomic_save_npz(path, images=imgs, key=np.array(path.stem))
     return imgs
+
+
+# ----------------------------------------------------------------------------------------------
+# tables and figures for the book
+
+
+def summary_table(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], cfg: PIConfig = PIConfig(),
+                  images: np.ndarray | None = None):
+    """Per class: windows, kept pairs per channel, empty images and clipped mass (a pandas DataFrame).
+
+    Parameters
+    ----------
+    windows
+        ``(N, C, T)``; ``y`` ``(N,)`` class indices into ``classes``.
+    images
+        Their images, if already computed (else computed here).
+    """
+    import pandas as pd
+
+    x = np.asarray(windows)
+    y = np.asarray(y)
+    if images is None:
+        images = persistence_images(x, cfg)
+    scaled = scale_windows(x, cfg)
+    N, C, T = scaled.shape
+    row, _, _ = _batch_pairs(scaled.reshape(N * C, T), cfg.threshold)
+    points = np.bincount(row, minlength=N * C).reshape(N, C)
+    signal = np.ptp(x, axis=2) > 0
+    empty = (images.reshape(N, C, -1).max(axis=2) == 0) & signal
+    clipped = clipped_mass(x, cfg)
+    rows = []
+    for k, name in enumerate(classes):
+        m = y == k
+        rows.append({
+            "class": name,
+            "windows": int(m.sum()),
+            "pairs per channel (mean)": round(float(points[m].mean()), 1) if m.any() else np.nan,
+            "pairs per channel (min-max)": f"{points[m].min()}-{points[m].max()}" if m.any() else "",
+            "empty images (with signal)": int(empty[m].sum()),
+            "constant channels": int((~signal[m]).sum()),
+            "max clipped mass": f"{clipped[m].max():.0e}" if m.any() else "",
+        })
+    return pd.DataFrame(rows).set_index("class")
+
+
+def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], show: Sequence[str],
+                  cfg: PIConfig = PIConfig(), channel: int = 0, index: Sequence[int] | None = None):
+    """One row per activity: the scaled signal, its diagram and its persistence image (one channel).
+
+    Parameters
+    ----------
+    windows, y, classes
+        Windows ``(N, C, T)`` with class indices into ``classes``.
+    show
+        Names of the classes to draw (one window each: the first of the class unless ``index``).
+    channel
+        The channel (axis) to draw.
+
+    Returns
+    -------
+    matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(windows)
+    fig, axes = plt.subplots(len(show), 3, figsize=(10.5, 2.5 * len(show)), squeeze=False,
+                             gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    lo, hi = cfg.pers_range
+    for r, name in enumerate(show):
+        k = list(classes).index(name)
+        n = int(index[r]) if index is not None else int(np.flatnonzero(np.asarray(y) == k)[0])
+        sig = scale_windows(x[n : n + 1, channel : channel + 1], cfg)[0, 0]
+        dgm = persistence_diagrams(x[n : n + 1, channel : channel + 1], cfg)[0][0]
+        img = persistence_images(x[n : n + 1, channel : channel + 1], cfg)[0, 0]
+        ax = axes[r, 0]
+        ax.plot(sig, lw=1, color="0.2")
+        _, b, d, births = _elder_pairs(sig[None])
+        births = births[d - b > cfg.threshold]
+        ax.plot(births, sig[births], "v", ms=4, color="tab:blue", label="birth of a kept component")
+        ax.set_ylabel(name.replace("_", " ").lower(), fontsize=9)
+        ax.set_xlim(0, len(sig) - 1)
+        if r == 0:
+            ax.set_title(f"scaled signal (channel {channel})", fontsize=10)
+            ax.legend(fontsize=7, loc="upper right")
+        ax = axes[r, 1]
+        ax.scatter(dgm[:, 0], dgm[:, 1] - dgm[:, 0], s=9, color="tab:blue")
+        ax.set_xlim(*cfg.birth_range)
+        ax.set_ylim(lo, hi)
+        ax.axhline(cfg.threshold, color="tab:red", lw=0.6, ls="--")
+        ax.set_xlabel("birth", fontsize=8)
+        ax.set_ylabel("persistence", fontsize=8)
+        if r == 0:
+            ax.set_title(f"diagram ({len(dgm)} pairs)", fontsize=10)
+        else:
+            ax.set_title(f"{len(dgm)} pairs", fontsize=8)
+        ax = axes[r, 2]
+        ax.imshow(img, origin="lower", extent=(*cfg.birth_range, *cfg.pers_range), cmap="magma", aspect="auto")
+        ax.set_xlabel("birth", fontsize=8)
+        if r == 0:
+            ax.set_title(f"persistence image ({cfg.resolution}x{cfg.resolution})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_means(images: np.ndarray, y: np.ndarray, classes: Sequence[str], cfg: PIConfig = PIConfig(),
+                     zoom: bool = True):
+    """Mean persistence image per class (rows) and channel (columns).
+
+    ``zoom`` crops to the region the default scaling can reach (birth in ``[-span/2, span/2]``,
+    persistence in ``[0, span]``); each panel has its own colour scale.
+    """
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    y = np.asarray(y)
+    C = images.shape[1]
+    fig, axes = plt.subplots(len(classes), C, figsize=(2.3 * C + 1, 1.9 * len(classes)), squeeze=False)
+    extent = (*cfg.birth_range, *cfg.pers_range)
+    for k, name in enumerate(classes):
+        mean = images[y == k].mean(axis=0)
+        for c in range(C):
+            ax = axes[k, c]
+            ax.imshow(mean[c], origin="lower", extent=extent, cmap="magma", aspect="auto")
+            if zoom and cfg.scaling == "window":
+                half = cfg.span / 2 + 3 * cfg.sigma
+                ax.set_xlim(-half, half)
+                ax.set_ylim(0, cfg.span + 3 * cfg.sigma)
+            ax.tick_params(labelsize=6)
+            if k == 0:
+                ax.set_title(f"channel {c}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name.replace("_", " ").lower(), fontsize=8)
+    fig.supxlabel("birth", fontsize=9)
+    fig.supylabel("persistence", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def pool_images(images: np.ndarray, factor: int) -> np.ndarray:
+    """Average-pool ``(N, C, R, R)`` images by ``factor`` along both pixel axes -> ``(N, C, R/f, R/f)``."""
+    N, C, R, _ = images.shape
+    if factor < 1 or R % factor:
+        raise TopologyError(f"pool factor {factor} must divide the resolution {R}")
+    return images.reshape(N, C, R // factor, factor, R // factor, factor).mean(axis=(3, 5))
+
+
+def linear_probe(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np.ndarray, y_test: np.ndarray,
+                 max_train: int | None = 2000, seed: int = 0, max_iter: int = 300):
+    """Logistic regression on flattened features; accuracy and macro F1 on the test set.
+
+    Parameters
+    ----------
+    features
+        ``name -> (train_features, test_features)``, any shapes ``(N, ...)`` (flattened here).
+    y_train, y_test
+        Class indices.
+    max_train
+        Keep a seeded random subset of this many training windows (speed); ``None`` keeps all.
+
+    Returns
+    -------
+    pandas DataFrame: one row per feature set (features, training windows, accuracy, macro F1).
+    """
+    import warnings
+
+    import pandas as pd
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    rng = np.random.default_rng(seed)
+    pick = np.arange(len(y_train))
+    if max_train is not None and len(pick) > max_train:
+        pick = np.sort(rng.choice(len(pick), size=max_train, replace=False))
+    rows = []
+    for name, (tr, te) in features.items():
+        tr = np.asarray(tr).reshape(len(y_train), -1)[pick]
+        te = np.asarray(te).reshape(len(y_test), -1)
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+        # One BLAS thread: on a small shared machine, threaded BLAS on these small matrices is many
+        # times slower. An unconverged fit is reported in the table, not as a warning.
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            pred = model.fit(tr, y_train[pick]).predict(te)
+        rows.append({"features": name, "dimensions": tr.shape[1], "training windows": len(pick),
+                     "iterations": int(model[-1].n_iter_.max()),
+                     "accuracy": accuracy_score(y_test, pred), "macro F1": f1_score(y_test, pred, average="macro")})
+    return pd.DataFrame(rows).set_index("features")
+
+
+def compare_paths(windows: np.ndarray, cfg: PIConfig = PIConfig(), n_reference: int = 100, repeats: int = 3):
+    """Time the reference and the fast path on the same windows (this process, CPU time).
+
+    Returns a pandas DataFrame with ms per window and windows per second of each path, the speed-up,
+    and the largest difference between their images on the windows both computed.
+    """
+    import pandas as pd
+
+    x = np.asarray(windows)
+    ref_x = x[:n_reference]
+    persistence_images(x[:2], cfg, method="reference")  # first-call costs (imports)
+    t = time.process_time()
+    ref = persistence_images(ref_x, cfg, method="reference")
+    ref_s = (time.process_time() - t) / len(ref_x)
+    fast_s = np.inf
+    for _ in range(repeats):
+        t = time.process_time()
+        fast = persistence_images(x, cfg)
+        fast_s = min(fast_s, (time.process_time() - t) / len(x))
+    diff = float(np.abs(fast[: len(ref_x)] - ref).max())
+    return pd.DataFrame(
+        {"ms per window": [round(1e3 * ref_s, 3), round(1e3 * fast_s, 3)],
+         "windows per s": [round(1 / ref_s), round(1 / fast_s)],
+         "speed-up": [1.0, round(ref_s / fast_s, 1)], "max abs difference": ["", f"{diff:.1e}"]},
+        index=pd.Index([f"reference (ripser + persim), {len(ref_x)} windows", f"fast, {len(x)} windows"], name="path"),
+    )
