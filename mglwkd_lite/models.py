@@ -41,6 +41,8 @@ __all__ = [
     "build_model",
     "count_parameters",
     "count_macs",
+    "PAPER_PARAMETER_COUNTS",
+    "fidelity_table",
 ]
 
 
@@ -229,3 +231,31 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     finally:
         model.train(was_training)
     return int(counter.get_total_flops()) // 2
+
+
+#: Parameter counts of the group's released checkpoints (40 channels, 12 classes: PAMAP2) and of the
+#: same architectures for 3 channels and 14 classes (GENEActiv): ``(dim, depth, width, in, classes)``.
+PAPER_PARAMETER_COUNTS: dict[tuple[int, int, int, int, int], int] = {
+    (1, 16, 1, 40, 12): 63_020,
+    (1, 28, 1, 40, 12): 128_428,
+    (2, 16, 1, 40, 12): 180_524,
+    (2, 28, 1, 40, 12): 374_956,
+    (1, 16, 1, 3, 14): 61_374,
+    (1, 16, 3, 3, 14): 536_254,
+    (2, 16, 1, 3, 14): 175_326,
+    (2, 16, 3, 3, 14): 1_550_302,
+}
+
+
+def fidelity_table():
+    """The group's parameter counts next to this implementation's, as a pandas DataFrame."""
+    import pandas as pd
+
+    rows = []
+    for (dim, depth, width, cin, ncls), expected in PAPER_PARAMETER_COUNTS.items():
+        spec = ModelSpec(dim, depth, width, cin, ncls)
+        rows.append({"network": spec.name, "in_channels": cin, "classes": ncls, "group": expected,
+                     "this implementation": count_parameters(build_model(spec))})
+    table = pd.DataFrame(rows)
+    table["equal"] = table["group"] == table["this implementation"]
+    return table

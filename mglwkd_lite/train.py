@@ -351,7 +351,7 @@ def fit(
             batch = _to_device(batch, device, cfg.channels_last)
             loss, logs = objective(model, batch)
             if not torch.isfinite(loss):
-                raise TrainError(f"loss is {float(loss)} at epoch {epoch + 1}, batch {step + 1}: lower the "
+                raise TrainError(f"loss is {float(loss.detach())} at epoch {epoch + 1}, batch {step + 1}: lower the "
                                  f"learning rate or check the inputs for NaN/inf")
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -660,6 +660,7 @@ def fit_or_load(
                  progress=progress)
     device = next(model.parameters()).device
     metrics: dict[str, Any] = {"val": result.val_metrics, "best_epoch": result.best_epoch,
+                               "input_shape": list(as_dataset(train_set)[0]["x"].shape),
                                "epochs_run": len(result.history), "stopped_early": result.stopped_early,
                                "seconds": result.seconds}
     if test_set is not None:
@@ -701,3 +702,252 @@ def cached_outputs(
     arrays = {"logits": logits.astype(np.float32), "features": feats.astype(feature_dtype), "y": y.astype(np.int64)}
     atomic_save_npz(path, **arrays)
     return arrays
+
+
+# --------------------------------------------------------------------------------------------------
+# the teachers and the scratch student (notebook 03; reused by notebooks 04, 05 and 07)
+
+#: The three models trained before distillation: name -> (input, description).
+KINDS: dict[str, str] = {
+    "signal_teacher": "1-D WRN on the normalised windows (N, 3, T)",
+    "pi_teacher": "2-D WRN on the persistence images (N, 3, R, R) of the same windows",
+    "student": "1-D WRN16-1 on the windows, trained from scratch (the baseline the KD student must beat)",
+}
+
+
+@dataclass(frozen=True)
+class ModelsPreset:
+    """Architectures, inputs and training of the teachers and the scratch student.
+
+    Parameters
+    ----------
+    train : the training recipe (:class:`TrainConfig`).
+    signal_teacher, pi_teacher, student : ``(depth, width)`` of each WideResNet.
+    pi_resolution : persistence-image size ``R`` for the PI teacher (images are ``3 x R x R``).
+    train_fraction : seeded, class-stratified share of the training windows used (val and test are
+        always whole). The same subset, in the same order, is used by every model of a preset, so
+        cached teacher outputs line up with the student's training windows.
+
+    Notes
+    -----
+    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``): a 2-D WRN16-3
+    on 64 x 64 images trains at about 20-30 windows/s on two cores, a WRN16-1 on 32 x 32 images in the
+    channels-last format at about 300-400 windows/s. Both presets therefore use the WRN16-1 at
+    32 x 32 (the paper: WRN16-3 at 64 x 64, pass ``pi_teacher=(16, 3), pi_resolution=64`` on a GPU).
+    """
+
+    train: TrainConfig = field(default_factory=TrainConfig.full)
+    signal_teacher: tuple[int, int] = (16, 3)
+    pi_teacher: tuple[int, int] = (16, 1)
+    student: tuple[int, int] = (16, 1)
+    pi_resolution: int = 32
+    train_fraction: float = 1.0
+
+    @classmethod
+    def full(cls, **changes: Any) -> "ModelsPreset":
+        """200 epochs on every training window (the group's recipe)."""
+        return dataclasses.replace(cls(), **changes)
+
+    @classmethod
+    def quick(cls, **changes: Any) -> "ModelsPreset":
+        """CI / Binder: 6 epochs on a stratified 25 % of the training windows (same architectures)."""
+        return dataclasses.replace(cls(train=TrainConfig.quick(), train_fraction=0.25), **changes)
+
+    @classmethod
+    def preset(cls, name: str | "ModelsPreset") -> "ModelsPreset":
+        """``"quick"`` or ``"full"`` (a :class:`ModelsPreset` is returned as is)."""
+        if isinstance(name, ModelsPreset):
+            return name
+        if name not in ("quick", "full"):
+            raise TrainError(f"unknown preset {name!r}; expected 'quick' or 'full'")
+        return cls.quick() if name == "quick" else cls.full()
+
+    def architecture(self, kind: str) -> tuple[int, int, int]:
+        """``(dim, depth, width)`` of a model kind."""
+        _check_kind(kind)
+        depth, width = getattr(self, kind)
+        return (2 if kind == "pi_teacher" else 1), depth, width
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise TrainError(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}")
+
+
+@dataclass
+class ModelData:
+    """The inputs of one model kind on one data set (see :func:`model_data`).
+
+    ``train``/``val``/``test`` are :class:`ArrayDataset` s; ``train`` sample ``i`` is training window
+    ``i`` for every kind of the same preset (windows for the 1-D models, their images for the PI
+    teacher). ``spec`` is the network to train, ``key`` hashes the data and the input settings.
+    """
+
+    kind: str
+    dataset: str
+    train: ArrayDataset
+    val: ArrayDataset
+    test: ArrayDataset
+    classes: tuple[str, ...]
+    spec: ModelSpec
+    key: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape, e.g. ``(3, 128)`` or ``(3, 32, 32)``."""
+        return tuple(self.train.x.shape[1:])
+
+
+def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick") -> ModelData:
+    """Training, validation and test inputs of ``kind`` on ``dataset`` ("hapt" or "spsw").
+
+    Windows come from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
+    gets their persistence images from :func:`mglwkd_lite.topology.cached_persistence_images`.
+    """
+    from .data import prepare
+    from .topology import PIConfig, cached_persistence_images
+
+    _check_kind(kind)
+    setup = ModelsPreset.preset(preset)
+    data_preset = preset if isinstance(preset, str) else "full"
+    prepared = prepare(dataset, data_preset)
+    train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
+    parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
+    key_parts: list[Any] = [prepared.key, setup.train_fraction]
+    if kind == "pi_teacher":
+        pi_cfg = PIConfig(resolution=setup.pi_resolution)
+        arrays = {k: (cached_persistence_images(w.x, pi_cfg, progress=False), w.y) for k, w in parts.items()}
+        key_parts.append(pi_cfg)
+    else:
+        arrays = {k: (w.x, w.y) for k, w in parts.items()}
+    dim, depth, width = setup.architecture(kind)
+    spec = ModelSpec(dim, depth, width, int(train_w.x.shape[1]), len(prepared.classes))
+    sets = {k: ArrayDataset(np.asarray(x), np.asarray(y)) for k, (x, y) in arrays.items()}
+    return ModelData(kind, dataset, sets["train"], sets["val"], sets["test"], tuple(prepared.classes), spec,
+                     stable_hash(*key_parts))
+
+
+def train_or_load(
+    kind: str,
+    dataset: str,
+    preset: str | ModelsPreset = "quick",
+    *,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    retrain: bool = False,
+) -> Trained:
+    """Train a teacher or the scratch student, or load it from the cache.
+
+    Parameters
+    ----------
+    kind : ``"signal_teacher"``, ``"pi_teacher"`` or ``"student"`` (see :data:`KINDS`).
+    dataset : ``"hapt"`` or ``"spsw"``.
+    preset : ``"quick"``, ``"full"`` or a :class:`ModelsPreset`.
+    seed : training seed (initial weights, shuffling).
+    cache_dir : cache root (default ``.cache/`` at the repository root).
+    progress : tqdm bar over the epochs while training.
+    retrain : train even when a checkpoint is cached (and replace it).
+
+    Returns
+    -------
+    Trained
+        ``metrics["val"]`` and ``metrics["test"]`` of the epoch selected on the validation subjects.
+        The cache key hashes the architecture, the training config (seed included) and the data, so
+        notebooks 03, 04, 05 and 07 share one trained model per setting.
+    """
+    setup = ModelsPreset.preset(preset)
+    data = model_data(kind, dataset, setup)
+    cfg = dataclasses.replace(setup.train, seed=seed)
+    repro.seed_everything(seed)  # fixes the initial weights
+    model = build_model(data.spec)
+    return fit_or_load(kind, {"spec": data.spec, "data": data.key}, model, data.train, data.val, cfg,
+                       test_set=data.test, cache_dir=cache_dir, progress=progress, retrain=retrain)
+
+
+def teacher_outputs(
+    kind: str,
+    dataset: str,
+    preset: str | ModelsPreset = "quick",
+    *,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    feature_dtype: str = "float32",
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """A trained model's logits ``(N, K)`` and last-stage features on the training set (cached).
+
+    Row ``i`` belongs to training window ``i`` of :func:`model_data` for the same ``dataset`` and
+    ``preset`` (the ``batch["index"]`` of the student's training batches). Trains the model first if
+    it is not cached. See :func:`cached_outputs` for the returned arrays.
+    """
+    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
+    data = model_data(kind, dataset, preset)
+    return cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
+
+
+def results_table(trained: Mapping[tuple[str, str], Trained], split: str = "test"):
+    """One row per ``(dataset, kind)``: accuracy, macro F1, parameters, MACs per window, best epoch.
+
+    Parameters
+    ----------
+    trained : ``{(dataset, kind): Trained}``.
+    split : ``"test"`` or ``"val"``.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by (dataset, model).
+    """
+    import pandas as pd
+
+    from .models import count_macs, count_parameters
+
+    rows = []
+    for (dataset, kind), t in trained.items():
+        spec = t.model.spec
+        shape = tuple(t.metrics["input_shape"])
+        rows.append({
+            "dataset": dataset, "model": kind, "network": spec.name,
+            "input": " x ".join(map(str, shape)),
+            "accuracy": t.metrics[split]["accuracy"], "macro_f1": t.metrics[split]["macro_f1"],
+            "params": count_parameters(t.model), "MACs": count_macs(t.model, (1, *shape)),
+            "best_epoch": t.metrics["best_epoch"],
+        })
+    return pd.DataFrame(rows).set_index(["dataset", "model"])
+
+
+def plot_histories(trained: Mapping[str, Trained]):
+    """Learning curves: training loss and validation macro F1 per epoch, one line per model.
+
+    Returns the matplotlib figure (two panels); the selected epoch of each model is marked.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, t in trained.items():
+        epochs = [row["epoch"] for row in t.history]
+        line, = ax_loss.plot(epochs, [row["loss"] for row in t.history], marker="o", ms=3, label=name)
+        ax_f1.plot(epochs, [row["val_macro_f1"] for row in t.history], marker="o", ms=3, color=line.get_color())
+        best = t.metrics["best_epoch"]
+        ax_f1.plot([best], [t.history[best - 1]["val_macro_f1"]], marker="*", ms=12, color=line.get_color())
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
+    ax_f1.set(xlabel="epoch", ylabel="macro F1", title="Validation macro F1 (star: selected epoch)")
+    ax_loss.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], split: str = "test"):
+    """Row-normalised confusion matrices (true class in rows), one panel per model."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 4.2), squeeze=False)
+    for ax, (name, t) in zip(axes[0], trained.items()):
+        cm = np.asarray(t.metrics[split]["confusion"], dtype=float)
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ConfusionMatrixDisplay(cm, display_labels=[c[:10] for c in classes]).plot(
+            ax=ax, colorbar=False, values_format=".2f", xticks_rotation=60)
+        ax.set_title(f"{name} ({split} F1 {t.metrics[split]['macro_f1']:.3f})")
+    fig.tight_layout()
+    return fig

@@ -11,12 +11,14 @@ from mglwkd_lite.models import (
     build_model,
     count_macs,
     count_parameters,
+    fidelity_table,
     wrn1d,
     wrn2d,
 )
 
 # The group's released checkpoints (40 channels, 12 classes: PAMAP2) and the same architectures for
 # 3 channels and 14 classes (GENEActiv).
+# Written out here (not imported) so a changed constant in the package cannot hide a regression.
 PAPER_COUNTS = [
     (1, 16, 1, 40, 12, 63_020),
     (1, 28, 1, 40, 12, 128_428),
@@ -101,3 +103,9 @@ def test_invalid_settings_raise():
     model = wrn1d(10, 1, 3, 6)
     with pytest.raises(ModelError, match=r"expects input \(N, C, T\) with C=3"):
         model(torch.zeros(2, 4, 32))
+
+
+def test_fidelity_table():
+    table = fidelity_table()
+    assert len(table) == len(PAPER_COUNTS) and table["equal"].all()
+    assert sorted(table["group"]) == sorted(c[-1] for c in PAPER_COUNTS)
