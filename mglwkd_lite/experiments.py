@@ -431,3 +431,77 @@ def claims_table(df, metric: str = "accuracy"):
                                         else (f"{diff['mean']:+.2f}" if diff["seeds"] else "-")),
                          "seeds won": f"{diff['wins']}/{diff['seeds']}", "verdict": verdict(diff)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# figures and formatted tables (notebook 06)
+
+
+def format_summary(table, metrics: Sequence[str] = ("accuracy", "macro_f1")):
+    """``mean ± std`` strings per data set (columns) and method (rows), best mean per column in bold.
+
+    Returns a pandas ``Styler`` whose ``.data`` is the plain string table.
+    """
+    import pandas as pd
+
+    cells, best = {}, {}
+    for (dataset, method), row in table.iterrows():
+        for m in metrics:
+            std = "" if np.isnan(row[f"{m}_std"]) else f" ± {row[f'{m}_std']:.2f}"
+            cells.setdefault((dataset, m), {})[method] = f"{row[f'{m}_mean']:.2f}{std}"
+    for dataset in table.index.get_level_values(0).unique():
+        for m in metrics:
+            best[(dataset, m)] = table.loc[dataset][f"{m}_mean"].idxmax()
+    out = pd.DataFrame(cells)
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "metric (%)"])
+
+    def bold(col):
+        return ["font-weight: bold" if idx == best[col.name] else "" for idx in col.index]
+
+    return out.style.apply(bold, axis=0)
+
+
+def plot_methods(table, metrics: Sequence[str] = ("accuracy", "macro_f1")):
+    """Bar chart of mean test metrics with std error bars, one panel per data set."""
+    import matplotlib.pyplot as plt
+
+    datasets = list(table.index.get_level_values(0).unique())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        sub = table.loc[dataset]
+        pos = np.arange(len(sub))
+        width = 0.8 / len(metrics)
+        for i, m in enumerate(metrics):
+            ax.bar(pos + i * width, sub[f"{m}_mean"], width, yerr=sub[f"{m}_std"].fillna(0), capsize=2,
+                   label=m.replace("_", " "))
+        ax.set_xticks(pos + width * (len(metrics) - 1) / 2, sub.index, rotation=45, ha="right")
+        low = float(np.nanmin([sub[f"{m}_mean"].min() for m in metrics]))
+        ax.set_ylim(max(0.0, low - 10), 100)
+        ax.set_ylabel("test score (%)")
+        ax.set_title(dataset.upper())
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_robustness(rob, dataset: str, methods: Sequence[str]):
+    """Test accuracy against perturbation level for a few methods, one panel per perturbation."""
+    import matplotlib.pyplot as plt
+
+    kinds = ["noise", "missing", "rate"]
+    titles = {"noise": "Gaussian noise (sigma)", "missing": "missing data (ratio)", "rate": "sampling-rate factor"}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    for ax, kind in zip(axes, kinds):
+        for method in methods:
+            if (dataset, method, kind) not in rob.index:
+                continue
+            row = rob.loc[(dataset, method, kind)].dropna()
+            ax.plot(row.index, row.values, marker="o", label=method)
+        ax.set_title(titles[kind])
+        ax.set_xlabel("level")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[-1].legend()
+    fig.suptitle(dataset.upper())
+    fig.tight_layout()
+    return fig
