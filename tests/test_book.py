@@ -16,6 +16,7 @@ import yaml
 
 import browser_check
 from browser_check import broken_internal_links, notebook_figure_count, toc_files
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 TOC = toc_files(REPO_ROOT / "_toc.yml")
