@@ -10,9 +10,11 @@ quantisation calibrated on training windows) -- this records:
 - the real-time factor: seconds of signal labelled per second of compute. A new window every
   ``stride`` samples (1.28 s of signal) costs one window's latency, so RTF = 1.28 s / latency.
 
-Beside it, the paper's motivation: the PI path (persistence images of the window, then the 2-D
-WRN16-3 PI teacher) and the 1-D WRN16-3 signal teacher, timed the same way (their weights do not
-change the cost; their accuracy comes from the cached teachers when notebook 03 has trained them).
+Beside it, the paper's motivation: the PI path (persistence images of the window, then the 2-D PI
+teacher) and the 1-D signal teacher, timed the same way. The PI path is measured twice: in this
+project's preset (the trained PI teacher of ``mglwkd_lite.train.train_or_load``, with its accuracy)
+and in the paper's setting (WRN16-3 on 64 x 64 images; initial weights, as weights do not change the
+cost). The teachers are trained first if they are not cached.
 
 Everything runs with ``torch.set_num_threads(1)`` and ONNX Runtime ``intra_op_num_threads=1``.
 Latencies are medians of repeated calls; on a shared machine they are noisy, the ratios within one
@@ -32,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mglwkd_lite import data, deploy, repro, topology
-from mglwkd_lite.models import count_macs, count_parameters, wrn1d, wrn2d
+from mglwkd_lite import data, deploy, repro, topology, train
+from mglwkd_lite.models import count_macs, count_parameters, wrn2d
 
 RUNTIMES = {"pytorch": "PyTorch eager", "torchscript": "TorchScript", "onnx": "ONNX Runtime float32",
             "onnx_int8": "ONNX Runtime int8"}
@@ -42,6 +44,23 @@ RUNTIMES = {"pytorch": "PyTorch eager", "torchscript": "TorchScript", "onnx": "O
 def timed(fn, x: np.ndarray, min_time: float, min_repeats: int) -> float:
     """Seconds per window (median over calls), see :func:`mglwkd_lite.deploy.time_per_window`."""
     return deploy.time_per_window(fn, x, min_time=min_time, min_repeats=min_repeats)
+
+
+def weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of a model's parameters and buffers (its float32 state dict, without file overhead)."""
+    return sum(v.numel() * v.element_size() for v in model.state_dict().values())
+
+
+def row(model: str, runtime: str, b1: float, b256: float, params: int, macs, size: int, scores, hop_s: float,
+        inp: str, trained: bool) -> dict:
+    """One result row; latencies in ms per window, real-time factors from the window hop."""
+    scores = scores or {}
+    return {
+        "model": model, "runtime": runtime, "input": inp, "params": params, "macs_per_window": macs,
+        "size_bytes": size, "accuracy": scores.get("accuracy"), "macro_f1": scores.get("macro_f1"),
+        "trained": trained, "latency_b1_ms": 1e3 * b1, "latency_b256_ms": 1e3 * b256,
+        "rtf_b1": hop_s / b1, "rtf_b256": hop_s / b256,
+    }
 
 
 def main() -> None:
@@ -53,10 +72,13 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
-    rng = repro.seed_everything(0)
-    torch.set_num_threads(1)
     prepared = data.prepare("hapt", args.preset)
     trained = deploy.load_student("hapt", args.preset, args.method, progress=True)
+    setup = train.ModelsPreset.preset(args.preset)
+    teachers = {k: train.train_or_load(k, "hapt", args.preset, progress=True) for k in ("signal_teacher", "pi_teacher")}
+    # After training (which may set its own thread count): one thread for every measurement.
+    rng = repro.seed_everything(0)
+    torch.set_num_threads(1)
     student = trained.model.eval()
     window = prepared.config.window
     rate = data.load_dataset("hapt").rate_hz
@@ -76,49 +98,49 @@ def main() -> None:
         for key, fn in backends.items():
             b1 = timed(fn, x1, args.min_time, 20)
             b256 = timed(fn, x256, args.min_time, 3)
-            rows.append({
-                "model": "student WRN16-1 (1-D)", "runtime": RUNTIMES[key], "input": "raw window 3x128",
-                "params": params, "macs_per_window": macs, "size_bytes": deploy.file_size(paths[key]),
-                "accuracy": scores.loc[key, "accuracy"], "macro_f1": scores.loc[key, "macro_f1"],
-                "latency_b1_ms": 1e3 * b1, "latency_b256_ms": 1e3 * b256,
-                "rtf_b1": hop_s / b1, "rtf_b256": hop_s / b256,
-            })
+            rows.append(row("student WRN16-1 (1-D)", RUNTIMES[key], b1, b256, params, macs,
+                            deploy.file_size(paths[key]), scores.loc[key].to_dict(), hop_s, "raw window 3x128",
+                            trained=True))
             print(json.dumps(rows[-1]), flush=True)
 
-    # The PI path: persistence images of the raw window, then the 2-D PI teacher (WRN16-3, 3x64x64).
-    pi_cfg = topology.PIConfig()
-    images = topology.persistence_images(x256, pi_cfg)
-    pi_b1 = timed(lambda x: topology.persistence_images(x, pi_cfg), x1, args.min_time, 20)
-    pi_b256 = timed(lambda x: topology.persistence_images(x, pi_cfg), x256, args.min_time, 3)
-    torch.manual_seed(0)
-    pi_teacher = wrn2d(16, 3, in_channels=3, num_classes=len(prepared.classes)).eval()
-    pi_teacher = pi_teacher.to(memory_format=torch.channels_last)
-    teacher_fn = deploy.torch_backend(pi_teacher)
-    t_b1 = timed(teacher_fn, images[:1], args.min_time, 5)
-    t_b256 = timed(teacher_fn, images, 0.0, 2)
-    pi_bytes = sum(v.numel() * v.element_size() for v in pi_teacher.state_dict().values())
-    common = {"runtime": "PyTorch eager", "accuracy": None, "macro_f1": None}
-    for name, b1, b256, p, m, size, inp in (
-        ("PI extraction (fast)", pi_b1, pi_b256, 0, None, 0, "raw window 3x128"),
-        ("PI teacher WRN16-3 (2-D)", t_b1, t_b256, count_parameters(pi_teacher),
-         count_macs(pi_teacher, (1, *images.shape[1:])), pi_bytes, "PI 3x64x64"),
-        ("PI path = extraction + PI teacher", pi_b1 + t_b1, pi_b256 + t_b256, count_parameters(pi_teacher),
-         count_macs(pi_teacher, (1, *images.shape[1:])), pi_bytes, "raw window 3x128"),
-    ):
-        rows.append({"model": name, **common, "input": inp, "params": p, "macs_per_window": m, "size_bytes": size,
-                     "latency_b1_ms": 1e3 * b1, "latency_b256_ms": 1e3 * b256, "rtf_b1": hop_s / b1,
-                     "rtf_b256": hop_s / b256})
-        print(json.dumps(rows[-1]), flush=True)
+    # The PI path: persistence images of the window, then the 2-D PI teacher; and the signal teacher.
+    # Two PI settings: this project's preset (trained teacher, so its accuracy is known) and the
+    # paper's (WRN16-3 on 64 x 64 images; timed with initial weights: weights do not change the cost).
+    torch.set_num_threads(1)
+    for name, (pi_res, depth, width, kind) in {
+        "project": (setup.pi_resolution, *setup.pi_teacher, "pi_teacher"),
+        "paper": (64, 16, 3, None),
+    }.items():
+        pi_cfg = topology.PIConfig(resolution=pi_res)
+        pi_fn = lambda x, cfg=pi_cfg: topology.persistence_images(x, cfg)  # noqa: E731
+        images = pi_fn(x256)
+        pi_b1, pi_b256 = timed(pi_fn, x1, args.min_time, 20), timed(pi_fn, x256, args.min_time, 3)
+        net = teachers[kind].model if kind else wrn2d(depth, width, in_channels=3, num_classes=len(prepared.classes))
+        net = net.eval().to(memory_format=torch.channels_last)
+        fn = deploy.torch_backend(net)
+        t_b1, t_b256 = timed(fn, images[:1], args.min_time, 5), timed(fn, images, 0.0, 2)
+        acc = teachers[kind].metrics["test"] if kind else {"accuracy": None, "macro_f1": None}
+        label = f"WRN{depth}-{width} (2-D) on 3x{pi_res}x{pi_res} PIs"
+        size = weight_bytes(net)
+        macs = count_macs(net, (1, *images.shape[1:]))
+        for model, runtime, inp, b1, b256, p, m, sz, score in (
+            (f"PI extraction {pi_res}x{pi_res} ({name})", "NumPy", "raw window 3x128", pi_b1, pi_b256, 0, None, 0,
+             None),
+            (f"PI teacher {label} ({name})", "PyTorch eager", f"PI 3x{pi_res}x{pi_res}", t_b1, t_b256,
+             count_parameters(net), macs, size, acc),
+            (f"PI path ({name}) = extraction + teacher", "NumPy + PyTorch eager", "raw window 3x128",
+             pi_b1 + t_b1, pi_b256 + t_b256, count_parameters(net), macs, size, acc),
+        ):
+            rows.append(row(model, runtime, b1, b256, p, m, sz, score, hop_s, inp, trained=bool(kind) and p > 0))
+            print(json.dumps(rows[-1]), flush=True)
 
-    # The signal teacher (1-D WRN16-3) on the raw window.
-    sig_teacher = wrn1d(16, 3, in_channels=3, num_classes=len(prepared.classes)).eval()
-    fn = deploy.torch_backend(sig_teacher)
+    sig = teachers["signal_teacher"].model.eval()
+    fn = deploy.torch_backend(sig)
     s_b1, s_b256 = timed(fn, x1, args.min_time, 20), timed(fn, x256, args.min_time, 3)
-    rows.append({"model": "signal teacher WRN16-3 (1-D)", **common, "input": "raw window 3x128",
-                 "params": count_parameters(sig_teacher), "macs_per_window": count_macs(sig_teacher, (1, *test_x.shape[1:])),
-                 "size_bytes": sum(v.numel() * v.element_size() for v in sig_teacher.state_dict().values()),
-                 "latency_b1_ms": 1e3 * s_b1, "latency_b256_ms": 1e3 * s_b256, "rtf_b1": hop_s / s_b1,
-                 "rtf_b256": hop_s / s_b256})
+    d, w = setup.signal_teacher
+    rows.append(row(f"signal teacher WRN{d}-{w} (1-D)", "PyTorch eager", s_b1, s_b256, count_parameters(sig),
+                    count_macs(sig, (1, *test_x.shape[1:])), weight_bytes(sig), teachers["signal_teacher"].metrics["test"],
+                    hop_s, "raw window 3x128", trained=True))
     print(json.dumps(rows[-1]), flush=True)
 
     result = {
@@ -133,6 +155,8 @@ def main() -> None:
         "timing": "median seconds per window over repeated calls after one warm-up call; the machine was "
                   "shared with other jobs while this ran, so absolute times are noisy - compare ratios",
         "sizes": "student files as written; for the teachers the float32 weights (parameters and buffers)",
+        "teachers": {k: {"checkpoint": t.checkpoint.name, "spec": str(t.model.spec)} for k, t in teachers.items()},
+        "paper_pi_teacher": "WRN16-3 (2-D) on 64x64 images, initial weights: cost only, no accuracy",
         "rows": rows, "machine": repro.machine(), "versions": repro.versions(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
@@ -143,43 +167,33 @@ def main() -> None:
 
 
 def markdown(result: dict) -> str:
-    """The results as a Markdown page (one table plus the headline ratios)."""
-    import pandas as pd
-
-    df = pd.DataFrame(result["rows"])
-    table = pd.DataFrame({
-        "model": df["model"], "runtime": df["runtime"], "params": df["params"],
-        "MACs/window": df["macs_per_window"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v / 1e6:.2f} M"),
-        "size (kB)": (df["size_bytes"] / 1e3).round(1),
-        "accuracy": df["accuracy"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.3f}"),
-        "macro F1": df["macro_f1"].map(lambda v: "-" if v is None or pd.isna(v) else f"{v:.3f}"),
-        "ms/window (b=1)": df["latency_b1_ms"].round(3), "ms/window (b=256)": df["latency_b256_ms"].round(3),
-        "real-time factor (b=1)": df["rtf_b1"].round(0).astype(int),
-        "real-time factor (b=256)": df["rtf_b256"].round(0).astype(int),
-    })
-    rows = {r["runtime"] if r["model"].startswith("student") else r["model"]: r for r in result["rows"]}
-    pi = rows["PI path = extraction + PI teacher"]
-    f32, q8 = rows["ONNX Runtime float32"], rows["ONNX Runtime int8"]
+    """The results as a Markdown page: one table plus the headline ratios."""
+    table = deploy.cost_table(result)
+    ratios = deploy.cost_ratios(result)
+    w = result["window"]
     lines = [
         "# Deployment cost: the student beside the PI path",
         "",
-        f"HAPT, {len(result['classes'])} classes, windows of {result['window']['length']} samples at "
-        f"{result['window']['rate_hz']:g} Hz sliding by {result['window']['stride']} "
-        f"({result['window']['hop_s']:.2f} s of new signal per window); {result['n_test_windows']} test windows; "
-        f"one CPU thread; preset `{result['preset']}`; {result['date']}.",
-        "Real-time factor = seconds of signal labelled per second of compute. " + result["timing"] + ".",
+        f"HAPT, {len(result['classes'])} classes, windows of {w['length']} samples at {w['rate_hz']:g} Hz sliding "
+        f"by {w['stride']} ({w['hop_s']:.2f} s of new signal per window); accuracy and macro F1 on the "
+        f"{result['n_test_windows']} test windows; one CPU thread; preset `{result['preset']}`; {result['date']}. "
+        "Real-time factor = seconds of signal labelled per second of compute (hop / latency). "
+        f"{result['timing']}.",
         "",
-        table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False),
+        table.to_markdown(index=False),
         "",
         "Headline ratios (same run):",
         "",
-        f"- int8 vs float32 ONNX student: size {q8['size_bytes'] / f32['size_bytes']:.2f}x, latency "
-        f"{q8['latency_b256_ms'] / f32['latency_b256_ms']:.2f}x (batch 256), {q8['latency_b1_ms'] / f32['latency_b1_ms']:.2f}x "
-        f"(batch 1), accuracy {q8['accuracy'] - f32['accuracy']:+.4f}, macro F1 {q8['macro_f1'] - f32['macro_f1']:+.4f}.",
-        f"- PI path vs int8 student per window: {pi['latency_b256_ms'] / q8['latency_b256_ms']:.0f}x slower "
-        f"(batch 256), {pi['latency_b1_ms'] / q8['latency_b1_ms']:.0f}x slower (batch 1).",
-        f"- PI path vs float32 PyTorch student: {pi['latency_b256_ms'] / rows['PyTorch eager']['latency_b256_ms']:.0f}x "
-        f"slower (batch 256).",
+        f"- int8 vs float32 ONNX student: size x{ratios['int8_size_vs_float']:.2f}, latency "
+        f"x{ratios['int8_latency_b256_vs_float']:.2f} (batch 256) and x{ratios['int8_latency_b1_vs_float']:.2f} (batch 1), "
+        f"accuracy {ratios['int8_accuracy_change']:+.4f}, macro F1 {ratios['int8_macro_f1_change']:+.4f}.",
+    ]
+    for name in ("project", "paper"):
+        lines.append(
+            f"- PI path ({name} setting) vs the int8 student: {ratios[f'pi_{name}_vs_int8_b256']:.0f}x slower per window "
+            f"at batch 256, {ratios[f'pi_{name}_vs_int8_b1']:.0f}x at batch 1; vs the float32 PyTorch student: "
+            f"{ratios[f'pi_{name}_vs_pytorch_b256']:.0f}x at batch 256.")
+    lines += [
         "",
         f"Machine: {result['machine'].get('processor')}, {result['machine'].get('cpu_count')} cores, "
         f"{result['machine'].get('platform')}. Versions: "
@@ -187,14 +201,6 @@ def markdown(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401  (pandas.to_markdown needs it)
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

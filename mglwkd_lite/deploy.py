@@ -64,11 +64,15 @@ __all__ = [
     "predict_windows",
     "predict_recording",
     "predict_csv",
+    "recording_to_csv",
     "window_agreement",
     "plot_timeline",
     "add_predict_parser",
     "run_predict",
     "predict_main",
+    "read_cost",
+    "cost_table",
+    "cost_ratios",
     "file_size",
     "time_per_window",
 ]
@@ -838,6 +842,23 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     return args.func(args)
 
 
+def recording_to_csv(rec: Any, index: int, path: str | os.PathLike, t0: float = 0.0) -> Path:
+    """Write recording ``index`` of a data-module ``Recordings`` as a device export would look.
+
+    Columns ``time`` (s, from ``t0``), ``x``, ``y``, ``z`` (g) and ``label`` (class name, empty when
+    unlabelled); written atomically. Useful to try :func:`predict_csv` on real data.
+    """
+    import pandas as pd
+
+    acc, lab = rec.recording(index)
+    names = np.asarray(list(rec.classes) + [""], dtype=object)
+    df = pd.DataFrame({"time": t0 + np.arange(len(acc)) / rec.rate_hz})
+    for k, c in enumerate(rec.channels):
+        df[c] = acc[:, k]
+    df["label"] = names[np.where(lab >= 0, lab, len(rec.classes))]
+    return atomic_write_text(path, df.to_csv(index=False, float_format="%.7g"))
+
+
 def window_agreement(table: Any, classes: Sequence[str] | None = None) -> dict[str, float]:
     """Agreement of ``activity`` with ``label`` over windows whose centre label is a model class.
 
@@ -902,6 +923,59 @@ def plot_timeline(table: Any, truth_time: np.ndarray, truth: Sequence[str], clas
     if title:
         ax.set_title(title)
     return ax
+
+
+def read_cost(path: str | os.PathLike) -> dict[str, Any]:
+    """The results of ``benchmarks/deploy.py`` (a JSON file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DeployError(f"{path}: no benchmark results; run python benchmarks/deploy.py")
+    return json.loads(path.read_text())
+
+
+def cost_table(result: Mapping[str, Any]) -> "Any":
+    """The benchmark's rows as a readable table (pandas DataFrame).
+
+    Columns: model, runtime, parameters, MACs per window (millions), size (kB), accuracy and macro F1
+    on the test subjects (blank where not measured), milliseconds per window at batch 1 and 256, and
+    the real-time factors (seconds of signal labelled per second of compute) at both batch sizes.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(result["rows"])
+
+    def fmt(values: Any, spec: str, scale: float = 1.0) -> Any:
+        return values.map(lambda v: "" if v is None or pd.isna(v) else format(v * scale, spec))
+
+    return pd.DataFrame({
+        "model": df["model"], "runtime": df["runtime"], "params": df["params"],
+        "MMACs/window": fmt(df["macs_per_window"], ".2f", 1e-6),
+        "size (kB)": fmt(df["size_bytes"].where(df["size_bytes"] > 0), ".1f", 1e-3),
+        "accuracy": fmt(df["accuracy"], ".3f"), "macro F1": fmt(df["macro_f1"], ".3f"),
+        "ms/window b=1": fmt(df["latency_b1_ms"], ".3g"), "ms/window b=256": fmt(df["latency_b256_ms"], ".3g"),
+        "real-time x b=1": fmt(df["rtf_b1"], ",.0f"), "real-time x b=256": fmt(df["rtf_b256"], ",.0f"),
+    })
+
+
+def cost_ratios(result: Mapping[str, Any]) -> dict[str, float]:
+    """Headline ratios of a benchmark run: int8 vs float32 student, PI paths vs the student."""
+    rows = result["rows"]
+    student = {r["runtime"]: r for r in rows if r["model"].startswith("student")}
+    f32, q8, eager = student["ONNX Runtime float32"], student["ONNX Runtime int8"], student["PyTorch eager"]
+    out = {
+        "int8_size_vs_float": q8["size_bytes"] / f32["size_bytes"],
+        "int8_latency_b1_vs_float": q8["latency_b1_ms"] / f32["latency_b1_ms"],
+        "int8_latency_b256_vs_float": q8["latency_b256_ms"] / f32["latency_b256_ms"],
+        "int8_accuracy_change": q8["accuracy"] - f32["accuracy"],
+        "int8_macro_f1_change": q8["macro_f1"] - f32["macro_f1"],
+    }
+    for r in rows:
+        if r["model"].startswith("PI path"):
+            name = r["model"].split("(")[1].split(")")[0]
+            out[f"pi_{name}_vs_int8_b1"] = r["latency_b1_ms"] / q8["latency_b1_ms"]
+            out[f"pi_{name}_vs_int8_b256"] = r["latency_b256_ms"] / q8["latency_b256_ms"]
+            out[f"pi_{name}_vs_pytorch_b256"] = r["latency_b256_ms"] / eager["latency_b256_ms"]
+    return out
 
 
 def file_size(path: str | os.PathLike) -> int:

@@ -318,3 +318,60 @@ def test_python_m_predict_command(tmp_path, bundle_path, recording_csv):
         capture_output=True, text=True, timeout=300,
     )
     assert bad.returncode == 2 and "missing.csv" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers of the notebook and the benchmark
+
+
+def _cost_rows() -> dict:
+    def r(model, runtime, size, acc, b1, b256):
+        return {"model": model, "runtime": runtime, "params": 10, "macs_per_window": 2e6, "size_bytes": size,
+                "accuracy": acc, "macro_f1": acc, "latency_b1_ms": b1, "latency_b256_ms": b256,
+                "rtf_b1": 1.28e3 / b1, "rtf_b256": 1.28e3 / b256}
+    return {"rows": [
+        r("student WRN16-1 (1-D)", "PyTorch eager", 250e3, 0.90, 1.0, 0.04),
+        r("student WRN16-1 (1-D)", "ONNX Runtime float32", 250e3, 0.90, 0.2, 0.02),
+        r("student WRN16-1 (1-D)", "ONNX Runtime int8", 100e3, 0.89, 0.1, 0.01),
+        r("PI path (paper) = extraction + teacher", "NumPy + PyTorch eager", 6e6, None, 50.0, 20.0),
+    ]}
+
+
+def test_cost_table_and_ratios():
+    result = _cost_rows()
+    table = deploy.cost_table(result)
+    assert len(table) == 4 and table.loc[3, "accuracy"] == "" and table.loc[2, "size (kB)"] == "100.0"
+    ratios = deploy.cost_ratios(result)
+    assert ratios["int8_size_vs_float"] == pytest.approx(0.4)
+    assert ratios["int8_accuracy_change"] == pytest.approx(-0.01)
+    assert ratios["pi_paper_vs_int8_b256"] == pytest.approx(2000.0)
+    assert ratios["pi_paper_vs_pytorch_b256"] == pytest.approx(500.0)
+
+
+def test_recording_to_csv_round_trips_through_the_loader(tmp_path):
+    from mglwkd_lite.data import ColumnMap, load_csv, load_dataset
+
+    rec = load_dataset("spsw")
+    path = deploy.recording_to_csv(rec, 0, tmp_path / "r.csv", t0=5.0)
+    back = load_csv(path, rec.rate_hz, ColumnMap(subject=None), classes=rec.classes)
+    acc, lab = rec.recording(0)
+    assert back.acc.shape == acc.shape
+    np.testing.assert_allclose(back.acc, acc, atol=1e-5)
+    np.testing.assert_array_equal(back.label, lab)
+
+
+def test_window_agreement_and_timeline():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    table = pd.DataFrame({"start_s": [0.0, 1.0, 2.0], "end_s": [2.0, 3.0, 4.0],
+                          "activity": ["A", "B", "B"], "label": ["A", "A", "OTHER"], "p_A": 0.5, "p_B": 0.5})
+    assert deploy.window_agreement(table) == {"windows": 2, "accuracy": 0.5}
+    with pytest.raises(DeployError, match="no 'label'"):
+        deploy.window_agreement(table.drop(columns="label"))
+    ax = deploy.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 4 + ["B"] * 3 + [""], ("A", "B"))
+    # Two ground-truth runs plus the unlabelled sample, and one bar per window.
+    assert len(ax.collections) == 3 + 3
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["student", "ground truth"]
