@@ -269,6 +269,7 @@ def test_every_toc_page_has_a_screenshot(browser_reports):
     assert shots == sorted(page.replace("/", "__") + ".png" for page in TOC)
 
 
+@pytest.mark.browser  # shares the built book with the browser check
 @pytest.mark.slow
 def test_built_book_has_no_broken_internal_links(built_book):
     problems = broken_internal_links(built_book)

@@ -334,6 +334,7 @@ def window_batches(draw, lo=None, hi=None):
     return np.asarray(values, dtype=np.float64).reshape(n, c, t)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # ranges beyond float64
 @given(windows=window_batches(), resolution=st.sampled_from([8, 16, 64]))
 def test_any_finite_signal_gives_a_finite_image_of_the_right_shape(windows, resolution):
     from mglwkd_lite import topology
