@@ -321,3 +321,14 @@ def test_browser_check_catches_a_broken_page(tmp_path):
     assert "undefinedFunction" in text
     assert "0 output figures shown, the notebook holds 1" in text
     assert report.screenshot is not None and report.screenshot.stat().st_size > 1000
+
+
+@pytest.mark.browser  # shares the built book with the browser check
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_pages_launch_on_binder(built_book, path):
+    cfg = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repo = cfg["repository"]["url"].removeprefix("https://github.com/")
+    page = (built_book / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8")
+    expected = f"https://mybinder.org/v2/gh/{repo}/{cfg['repository']['branch']}?urlpath=lab/tree/notebooks/{path.name}"
+    assert expected in page, f"{path.name}: no Binder launch link {expected}"
