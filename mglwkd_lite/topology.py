@@ -19,7 +19,8 @@ Definition (both paths compute exactly this)
 2. **Diagram**: the finite pairs of the 0-dimensional lower-star (sublevel-set) filtration of the
    path graph ``0 - 1 - ... - T-1``, in float64. Pairs with persistence ``<= noise_floor`` (1e-3) are
    removed, then only pairs with persistence ``> min_persistence`` (0.01) are kept (the group's two
-   steps; the second implies the first).
+   steps; the second implies the first). Pairs within 1e-7 of the cut count as at the cut and are
+   dropped (:attr:`PIConfig.cut`): quantised signals do hit it exactly, and rounding must not decide.
 3. **Image**: pixel edges ``e_k = lo + k * (hi - lo) / R`` on each axis (as ``persim`` builds them),
    a point ``(b, p)`` with weight ``w = p / max p`` adds ``w * [Phi((e_{j+1} - b) / s) - Phi((e_j -
    b) / s)] * [Phi((e_{i+1} - p) / s) - Phi((e_i - p) / s)]`` to pixel ``(i, j)`` (``Phi`` the standard
@@ -85,7 +86,9 @@ __all__ = [
 ]
 
 #: Bump when the definition of the images changes, so that old cache files are never reused.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+#: Pairs with persistence within this of the threshold count as at the threshold (see PIConfig.cut).
+_CUT_TOLERANCE = 1e-7
 #: Half-width of a rendered Gaussian patch, in standard deviations: the mass left out is below
 #: ``2 * Phi(-7) ~ 3e-12`` of a point's weight, while the image maximum is at least ~0.23 times the
 #: largest weight (a pixel is 2 sigma wide), so truncation moves normalised pixels by < 1.2e-11.
@@ -156,6 +159,18 @@ class PIConfig:
     def threshold(self) -> float:
         """The effective lifetime threshold: pairs with persistence ``> threshold`` are kept."""
         return max(self.min_persistence, self.noise_floor)
+
+    @property
+    def cut(self) -> float:
+        """The cut actually applied: ``threshold + 1e-7``.
+
+        Quantised sensors give pairs whose persistence *equals* the threshold (for example one
+        quantisation step in a window 90 steps high, scaled to 0.9). Rounding then decides whether
+        such a pair is kept, differently in float32 (ripser) and float64; the tolerance, above
+        float32 rounding (~3e-8 here) and far below the spacing of real persistence values, drops
+        them consistently in both paths.
+        """
+        return self.threshold + _CUT_TOLERANCE
 
     def edges(self, axis: Literal["birth", "pers"]) -> np.ndarray:
         """Pixel edges ``(R + 1,)`` along one axis, computed exactly as ``persim`` does."""
@@ -247,49 +262,51 @@ def _elder_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if row.size == 0:
         return empty
     # Each row gets a -inf sentinel on both sides, so no jump ever leaves its row: a block holding a
-    # sentinel is never skipped. Rows are then laid end to end in one flat array.
+    # sentinel is never skipped. Rows are then laid end to end in one flat array, with a tail of
+    # sentinels so that no block index runs past the end.
     W = T + 2
-    padded = np.full((B, W), -np.inf)
-    padded[:, 1:-1] = x
-    flat = padded.ravel()
-    n = flat.size
+    levels = int(math.floor(math.log2(T - 1))) + 1  # a skipped block holds at most T - 1 samples
+    flat = np.full(B * W + (1 << levels), -np.inf)
+    flat[: B * W].reshape(B, W)[:, 1:-1] = x
     cand = row * W + t + 1
     xi = flat[cand]
 
-    # Sparse tables: level k holds the min / max of the 2**k samples ending at j. A block cut short
-    # at the array start still holds index 0, a sentinel, so it is never skipped either.
-    # A skipped block holds at most T - 1 samples (never i itself): blocks up to 2**floor(log2(T-1)).
-    levels = int(math.floor(math.log2(T - 1))) + 1
-    mins, maxs = [flat], [flat]
+    # Sparse tables: row k holds the min / max of the 2**k samples ending at j. A block cut short at
+    # the array start still holds index 0, a sentinel, so it is never skipped either.
+    n = flat.size
+    mins = np.empty((levels, n))
+    maxs = np.empty((levels, n))
+    mins[0] = maxs[0] = flat
     for k in range(1, levels):
         h = 1 << (k - 1)
-        cur_min, cur_max = mins[-1].copy(), maxs[-1].copy()
-        np.minimum(mins[-1][h:], mins[-1][:-h], out=cur_min[h:])
-        np.maximum(maxs[-1][h:], maxs[-1][:-h], out=cur_max[h:])
-        mins.append(cur_min)
-        maxs.append(cur_max)
+        mins[k, :h] = mins[k - 1, :h]
+        maxs[k, :h] = maxs[k - 1, :h]
+        np.minimum(mins[k - 1, h:], mins[k - 1, :-h], out=mins[k, h:])
+        np.maximum(maxs[k - 1, h:], maxs[k - 1, :-h], out=maxs[k, h:])
 
-    # Left: from pos = i, jump over blocks [pos - 2^k, pos) whose samples all come later than i
-    # (value > x_i), largest first (binary lifting); then pos - 1 is the nearest earlier sample L and
-    # the skipped maximum is max x(L+1 .. i-1).
-    pos = cand.copy()
-    left_max = np.full(cand.size, -np.inf)
+    # Left: ``last`` is the last sample not yet passed (starts at i - 1). Jump over the block of 2^k
+    # samples ending there if all of them come later than i (value > x_i), largest blocks first
+    # (binary lifting); at the end ``last`` is the nearest earlier sample L.
+    last = cand - 1
     for k in range(levels - 1, -1, -1):
-        j = pos - 1
-        ok = mins[k][j] > xi
-        np.maximum(left_max, np.where(ok, maxs[k][j], -np.inf), out=left_max)
-        pos -= ok * (1 << k)
-    left_max[flat[pos - 1] == -np.inf] = np.inf  # reached the sentinel: nothing earlier on the left
+        last -= (mins[k][last] > xi) * (1 << k)
+    # Right: ``done`` is the last sample passed (starts at i); pass the block ending at done + 2^k if
+    # all its values are >= x_i (later than i in the total order). Then done + 1 is R.
+    done = cand.copy()
+    for k in range(levels - 1, -1, -1):
+        done += (mins[k][done + (1 << k)] >= xi) * (1 << k)
 
-    # Right: from pos = i + 1, jump over blocks [pos, pos + 2^k) with values >= x_i.
-    pos = cand + 1
-    right_max = np.full(cand.size, -np.inf)
-    for k in range(levels - 1, -1, -1):
-        j = np.minimum(pos + ((1 << k) - 1), n - 1)  # a clamped block ends on the last sentinel
-        ok = mins[k][j] >= xi
-        np.maximum(right_max, np.where(ok, maxs[k][j], -np.inf), out=right_max)
-        pos += ok * (1 << k)
-    right_max[flat[pos] == -np.inf] = np.inf
+    def range_max(first: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        """max flat[first .. stop] (inclusive, first <= stop) from two overlapping table blocks."""
+        k = np.frexp((stop - first + 1).astype(np.float64))[1] - 1  # floor(log2(length)), exact
+        return np.maximum(maxs.ravel()[k * n + stop], maxs.ravel()[k * n + first + (1 << k) - 1])
+
+    # The water must rise to the highest sample between i and L (or R) to reach it. A candidate's
+    # neighbours come later, so both ranges are non-empty unless L or R is a sentinel (then +inf).
+    left_max = range_max(np.minimum(last + 1, cand - 1), cand - 1)
+    left_max[flat[last] == -np.inf] = np.inf
+    right_max = range_max(cand + 1, np.maximum(done, cand + 1))
+    right_max[flat[done + 1] == -np.inf] = np.inf
 
     death = np.minimum(left_max, right_max)
     finite = np.isfinite(death)  # exactly one infinite death per row: its global minimum
@@ -350,7 +367,7 @@ def persistence_diagrams(
     method
         ``"fast"`` (float64, exact) or ``"reference"`` (``ripser``, float32 values).
     threshold
-        Keep only pairs with persistence ``> cfg.threshold`` (as the images do); otherwise every
+        Keep only pairs with persistence ``> cfg.cut`` (as the images do); otherwise every
         finite pair with positive persistence.
 
     Returns
@@ -359,7 +376,7 @@ def persistence_diagrams(
     """
     x = scale_windows(windows, cfg)
     N, C, T = x.shape
-    thr = cfg.threshold if threshold else None
+    thr = cfg.cut if threshold else None
     out: list[list[np.ndarray]] = [[np.empty((0, 2)) for _ in range(C)] for _ in range(N)]
     if method == "reference":
         for n in range(N):
@@ -437,12 +454,13 @@ def _render(row: np.ndarray, birth: np.ndarray, pers: np.ndarray, cfg: PIConfig,
     np.maximum.at(pmax, row, pers)
     wp = (wp * (pers / pmax[row])[:, None]).astype(out.dtype, copy=False)
     wb = wb.astype(out.dtype, copy=False)
-    patch = wp[:, :, None] * wb[:, None, :]  # (M, height, width): rows persistence, columns birth
+    patch = np.einsum("mi,mj->mij", wp, wb)  # (M, height, width): rows persistence, columns birth
     offsets = (np.arange(height) * R)[:, None] + np.arange(width)
     index = (row * (R * R) + ip * R + jb)[:, None, None] + offsets
     np.add.at(flat.reshape(-1), index.reshape(-1), patch.reshape(-1))
     peak = flat.max(axis=1, keepdims=True)
-    np.divide(flat, peak, out=flat, where=peak > 0)  # a division, so the maximum is exactly 1
+    peak[peak == 0] = 1  # an image without points stays zero
+    flat /= peak  # a division (not a reciprocal product), so the maximum is exactly 1
 
 
 def _fast_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np.ndarray:
@@ -450,7 +468,7 @@ def _fast_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np.ndar
     n, C, T = x.shape
     R = cfg.resolution
     out = np.empty((n, C, R, R), dtype=dtype)
-    row, birth, pers = _batch_pairs(x.reshape(n * C, T), cfg.threshold)
+    row, birth, pers = _batch_pairs(x.reshape(n * C, T), cfg.cut)
     _render(row, birth, pers, cfg, out.reshape(n * C, R, R))
     return out
 
@@ -487,7 +505,7 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np
     for i in range(n):
         for c in range(C):
             dgm = reference_diagram(x[i, c])
-            dgm = dgm[dgm[:, 1] - dgm[:, 0] > cfg.threshold]
+            dgm = dgm[dgm[:, 1] - dgm[:, 0] > cfg.cut]
             if len(dgm) == 0:
                 continue
             img = np.asarray(imager.transform(dgm, skew=True)).T  # persim: [birth, pers]
@@ -504,7 +522,7 @@ def persistence_images(
     cfg: PIConfig = PIConfig(),
     method: Literal["fast", "reference"] = "fast",
     dtype: Any = np.float32,
-    chunk_size: int = 64,
+    chunk_size: int = 128,
     n_jobs: int | None = 1,
     progress: bool | None = False,
 ) -> np.ndarray:
@@ -621,7 +639,7 @@ def clipped_mass(windows: np.ndarray, cfg: PIConfig = PIConfig()) -> np.ndarray:
     """
     x = scale_windows(windows, cfg)
     N, C, T = x.shape
-    row, birth, pers = _batch_pairs(x.reshape(N * C, T), cfg.threshold)
+    row, birth, pers = _batch_pairs(x.reshape(N * C, T), cfg.cut)
     (blo, bhi), (plo, phi) = cfg.birth_range, cfg.pers_range
     s = cfg.sigma
     inside = (ndtr((bhi - birth) / s) - ndtr((blo - birth) / s)) * (ndtr((phi - pers) / s) - ndtr((plo - pers) / s))
@@ -799,7 +817,7 @@ def summary_table(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], cf
         images = persistence_images(x, cfg)
     scaled = scale_windows(x, cfg)
     N, C, T = scaled.shape
-    row, _, _ = _batch_pairs(scaled.reshape(N * C, T), cfg.threshold)
+    row, _, _ = _batch_pairs(scaled.reshape(N * C, T), cfg.cut)
     points = np.bincount(row, minlength=N * C).reshape(N, C)
     signal = np.ptp(x, axis=2) > 0
     empty = (images.reshape(N, C, -1).max(axis=2) == 0) & signal
@@ -851,7 +869,7 @@ def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
         ax = axes[r, 0]
         ax.plot(sig, lw=1, color="0.2")
         _, b, d, births = _elder_pairs(sig[None])
-        births = births[d - b > cfg.threshold]
+        births = births[d - b > cfg.cut]
         ax.plot(births, sig[births], "v", ms=4, color="tab:blue", label="birth of a kept component")
         ax.set_ylabel(name.replace("_", " ").lower(), fontsize=9)
         ax.set_xlim(0, len(sig) - 1)

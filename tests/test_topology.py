@@ -64,7 +64,7 @@ def dense_image(dgm: np.ndarray, cfg: PIConfig) -> np.ndarray:
     if len(dgm) == 0:
         return img
     b, p = dgm[:, 0], dgm[:, 1] - dgm[:, 0]
-    keep = p > cfg.threshold
+    keep = p > cfg.cut
     b, p = b[keep], p[keep]
     if len(b) == 0:
         return img
@@ -82,7 +82,7 @@ def persim_image(dgm: np.ndarray, cfg: PIConfig) -> np.ndarray:
         warnings.simplefilter("ignore", DeprecationWarning)
         from persim import PersistenceImager
     p = dgm[:, 1] - dgm[:, 0]
-    dgm = dgm[p > cfg.threshold]
+    dgm = dgm[p > cfg.cut]
     if len(dgm) == 0:
         return np.zeros((cfg.resolution, cfg.resolution))
     imager = PersistenceImager(birth_range=cfg.birth_range, pers_range=cfg.pers_range,
@@ -164,6 +164,12 @@ def test_threshold_keeps_only_persistent_pairs() -> None:
     np.testing.assert_allclose(kept[:, 1] - kept[:, 0], [1.0, 0.015], atol=1e-12)
     assert len(all_pairs) == 3
     assert PIConfig().threshold == 0.01 and PIConfig(min_persistence=0.0).threshold == 1e-3
+    # a pair exactly at the threshold, up to rounding, is dropped
+    at_cut = np.array([0.0, 0.9, 0.1, 0.11 + 1e-12, 0.1 + 1e-12, 1.0, -1.0])
+    pers = np.diff(tp.persistence_diagrams(at_cut[None, None], RAW)[0][0], axis=1).ravel()
+    every = np.diff(tp.persistence_diagrams(at_cut[None, None], RAW, threshold=False)[0][0], axis=1).ravel()
+    np.testing.assert_allclose(np.sort(every), [0.01, 0.8, 1.0], atol=1e-9)
+    np.testing.assert_allclose(np.sort(pers), [0.8, 1.0], atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------
