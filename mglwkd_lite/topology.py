@@ -463,18 +463,16 @@ def _render(row: np.ndarray, birth: np.ndarray, pers: np.ndarray, cfg: PIConfig,
     flat /= peak  # a division (not a reciprocal product), so the maximum is exactly 1
 
 
-def _fast_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np.ndarray:
-    """Fast images of scaled ``(n, C, T)`` float64 windows -> ``(n, C, R, R)``."""
+def _fast_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> None:
+    """Fast images of scaled ``(n, C, T)`` float64 windows, written into ``out`` ``(n, C, R, R)``."""
     n, C, T = x.shape
     R = cfg.resolution
-    out = np.empty((n, C, R, R), dtype=dtype)
     row, birth, pers = _batch_pairs(x.reshape(n * C, T), cfg.cut)
     _render(row, birth, pers, cfg, out.reshape(n * C, R, R))
-    return out
 
 
-def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np.ndarray:
-    """``ripser`` + ``persim.PersistenceImager`` images of scaled ``(n, C, T)`` windows."""
+def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> None:
+    """``ripser`` + ``persim.PersistenceImager`` images of scaled ``(n, C, T)`` windows, into ``out``."""
     import warnings
 
     with warnings.catch_warnings():  # persim imports a deprecated helper on first use
@@ -501,7 +499,7 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np
     if tuple(imager.resolution) != (R, R):
         raise TopologyError(f"persim chose resolution {imager.resolution} for ranges {cfg.birth_range}, {cfg.pers_range}")
     n, C, _ = x.shape
-    out = np.zeros((n, C, R, R), dtype=dtype)
+    out[...] = 0
     for i in range(n):
         for c in range(C):
             dgm = reference_diagram(x[i, c])
@@ -510,7 +508,6 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, dtype: np.dtype) -> np
                 continue
             img = np.asarray(imager.transform(dgm, skew=True)).T  # persim: [birth, pers]
             out[i, c] = img / img.max()
-    return out
 
 
 def _chunks(n: int, size: int) -> list[slice]:
@@ -570,7 +567,7 @@ def persistence_images(
     try:
         if n_jobs == 1 or len(slices) <= 1:
             for sl in slices:
-                out[sl] = worker(x[sl], cfg, dtype)
+                worker(x[sl], cfg, out[sl])
                 bar.update(sl.stop - sl.start)
         else:
             from joblib import Parallel, delayed
@@ -620,7 +617,7 @@ def _chunked_worker(x: np.ndarray, cfg: PIConfig, dtype: np.dtype, chunk_size: i
     worker = _fast_images_chunk if method == "fast" else _reference_images_chunk
     out = np.empty((x.shape[0], x.shape[1], cfg.resolution, cfg.resolution), dtype=dtype)
     for sl in _chunks(x.shape[0], max(1, int(chunk_size))):
-        out[sl] = worker(x[sl], cfg, dtype)
+        worker(x[sl], cfg, out[sl])
     return out
 
 
