@@ -522,6 +522,7 @@ def persistence_images(
     chunk_size: int = 128,
     n_jobs: int | None = 1,
     progress: bool | None = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Persistence images of every channel of every window, stacked per window.
 
@@ -541,6 +542,8 @@ def persistence_images(
         ``joblib`` workers over chunks (``1``: this process; ``None`` / ``-1``: every core).
     progress
         Show a ``tqdm`` bar (``None``: only on a terminal).
+    out
+        Optional ``(N, C, R, R)`` array of ``dtype`` to write into (e.g. a memory map); returned.
 
     Returns
     -------
@@ -562,7 +565,10 @@ def persistence_images(
     R = cfg.resolution
     worker = _fast_images_chunk if method == "fast" else _reference_images_chunk
     slices = _chunks(N, max(1, int(chunk_size)))
-    out = np.empty((N, C, R, R), dtype=dtype)
+    if out is None:
+        out = np.empty((N, C, R, R), dtype=dtype)
+    elif out.shape != (N, C, R, R) or out.dtype != dtype:
+        raise TopologyError(f"out must be a {(N, C, R, R)} array of {dtype}, got {out.shape} of {out.dtype}")
     bar = _progress_bar(N, f"persistence images ({method})", progress)
     try:
         if n_jobs == 1 or len(slices) <= 1:

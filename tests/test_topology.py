@@ -379,3 +379,12 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
     x = np.random.default_rng(8).normal(size=(40, 3, 50))
     par = tp.cached_persistence_images(x, cache_dir=tmp_path, n_jobs=2, parallel_min=10, progress=False)
     np.testing.assert_array_equal(par, tp.persistence_images(x, chunk_size=7))
+
+
+def test_out_argument() -> None:
+    x = np.random.default_rng(9).normal(size=(5, 3, 30))
+    buf = np.full((5, 3, 64, 64), 7.0, dtype=np.float32)
+    assert tp.persistence_images(x, out=buf) is buf
+    np.testing.assert_array_equal(buf, tp.persistence_images(x))
+    with pytest.raises(TopologyError, match="out must be"):
+        tp.persistence_images(x, out=np.zeros((5, 3, 32, 32), dtype=np.float32))
