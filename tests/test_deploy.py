@@ -123,6 +123,12 @@ def test_int8_graph_holds_integer_weights(exported):
     dtypes = {init.data_type for init in model.graph.initializer}
     assert onnx.TensorProto.INT8 in dtypes
     assert any(node.op_type == "DequantizeLinear" for node in model.graph.node)
+    # The stem convolution and the classifier keep float32 weights (float_ends=True); the rest is int8.
+    floats = {i.name for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    gemm = [n for n in model.graph.node if n.op_type == "Gemm"][-1]
+    assert convs[0].input[1] in floats and gemm.input[1] in floats
+    assert all(c.input[1] not in floats for c in convs[1:])
 
 
 def test_calibration_reader_rejects_bad_windows():
