@@ -87,6 +87,8 @@ __all__ = [
 
 #: Bump when the definition of the images changes, so that old cache files are never reused.
 _CACHE_VERSION = 2
+#: Most samples (windows x channels x time) per chunk of the fast path (bounds its work memory).
+_MAX_CHUNK_SAMPLES = 1 << 17
 #: Pairs with persistence within this of the threshold count as at the threshold (see PIConfig.cut).
 _CUT_TOLERANCE = 1e-7
 #: Half-width of a rendered Gaussian patch, in standard deviations: the mass left out is below
@@ -537,7 +539,7 @@ def persistence_images(
     dtype
         Output dtype; the fast path computes in float64 and rounds once when writing.
     chunk_size
-        Windows per chunk (keeps the float64 work buffer in cache).
+        Windows per chunk (fewer for long windows, so that a chunk holds at most 131,072 samples).
     n_jobs
         ``joblib`` workers over chunks (``1``: this process; ``None`` / ``-1``: every core).
     progress
@@ -564,7 +566,9 @@ def persistence_images(
     N, C, _ = x.shape
     R = cfg.resolution
     worker = _fast_images_chunk if method == "fast" else _reference_images_chunk
-    slices = _chunks(N, max(1, int(chunk_size)))
+    # Long windows get smaller chunks: the sparse tables hold ~2 log2(T) float64 copies of a chunk.
+    chunk_size = max(1, min(int(chunk_size), _MAX_CHUNK_SAMPLES // max(1, C * x.shape[2])))
+    slices = _chunks(N, chunk_size)
     if out is None:
         out = np.empty((N, C, R, R), dtype=dtype)
     elif out.shape != (N, C, R, R) or out.dtype != dtype:
