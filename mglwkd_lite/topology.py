@@ -43,12 +43,17 @@ values agree with the float64 definition only to float32 rounding.
 
 - by the elder rule, a local minimum ``i`` dies at ``min(max x(L+1..i), max x(i..R-1))`` where ``L``
   and ``R`` are its nearest *earlier* samples in the total order ``(value, index)`` on the left and on
-  the right (``+inf`` if there is none); ``L``, ``R`` and the two maxima come from binary lifting on
-  sparse tables of block minima and maxima, ``O(T log T)`` array operations over the whole batch;
-- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel), so each point touches a
-  small patch of pixels; its per-axis CDF differences form an outer product scattered into the
-  images with one ``bincount`` per chunk, then each image is divided by its maximum and written once,
-  in the output dtype (float32 by default), chunk by chunk.
+  the right (``+inf`` if there is none); ``L`` and ``R`` come from binary lifting on a sparse table
+  of block minima and the two maxima from one query each on a table of block maxima: ``O(T log T)``
+  array operations over a whole chunk of windows;
+- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel), so each point touches an
+  8 x 8 patch of pixels (7 sigma each way; the mass left out changes normalised pixels by < 1e-11);
+  its per-axis CDF differences (float64) form an outer product added into the output with one
+  unbuffered ``np.add.at`` per chunk, in the output dtype (float32 by default), and each image is then
+  divided by its maximum in place: the output is written once, chunk by chunk.
+
+Speed: on real HAPT windows (3 x 128, ~23 kept pairs per channel) the fast path is about 50x faster
+than the reference path on a shared 2-core machine (``benchmarks/pi_throughput.py``).
 """
 
 from __future__ import annotations
