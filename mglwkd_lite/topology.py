@@ -46,8 +46,9 @@ values agree with the float64 definition only to float32 rounding.
   the right (``+inf`` if there is none); ``L`` and ``R`` come from binary lifting on a sparse table
   of block minima and the two maxima from one query each on a table of block maxima: ``O(T log T)``
   array operations over a whole chunk of windows;
-- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel), so each point touches an
-  8 x 8 patch of pixels (7 sigma each way; the mass left out changes normalised pixels by < 1e-11);
+- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel), so with the defaults
+  each point touches an 8 x 8 patch of pixels (7 sigma each way; the mass left out changes
+  normalised pixels by < 1e-11);
   its per-axis CDF differences (float64) form an outer product added into the output with one
   unbuffered ``np.add.at`` per chunk, in the output dtype (float32 by default), and each image is then
   divided by its maximum in place: the output is written once, chunk by chunk.
@@ -251,8 +252,8 @@ def _elder_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns
     -------
     row, birth, death, position
-        ``(M,)`` arrays, one entry per local minimum that dies (``position``: its sample index) (the global minimum of each row is left
-        out), in row-major order of the minima. ``death == birth`` happens for a minimum that merges at
+        ``(M,)`` arrays, one entry per local minimum that dies (``position``: its sample index; the
+        global minimum of each row is left out), in row-major order of the minima. ``death == birth`` happens for a minimum that merges at
         its own value (a tie), which the caller's ``persistence > threshold`` removes.
     """
     B, T = x.shape
@@ -409,7 +410,9 @@ def persistence_diagrams(
 # images
 
 
-def _axis_weights(centre: np.ndarray, lo: float, hi: float, R: int, sigma: float, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _axis_weights(
+    centre: np.ndarray, lo: float, hi: float, R: int, sigma: float, width: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian mass of each point in ``width`` consecutive pixels around it along one axis.
 
     Parameters
@@ -435,7 +438,8 @@ def _axis_weights(centre: np.ndarray, lo: float, hi: float, R: int, sigma: float
 def _patch_size(cfg: PIConfig, axis: Literal["birth", "pers"]) -> int:
     """Pixels per axis that a truncated Gaussian can touch."""
     lo, hi = cfg.birth_range if axis == "birth" else cfg.pers_range
-    return min(cfg.resolution, int(math.ceil(2 * _TRUNCATE_SIGMAS * cfg.sigma * cfg.resolution / (hi - lo))) + 1)
+    reach = 2 * _TRUNCATE_SIGMAS * cfg.sigma * cfg.resolution / (hi - lo)  # in pixels
+    return min(cfg.resolution, int(math.ceil(reach)) + 1)
 
 
 def _render(row: np.ndarray, birth: np.ndarray, pers: np.ndarray, cfg: PIConfig, out: np.ndarray) -> None:
@@ -489,7 +493,8 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> No
     R = cfg.resolution
     pixel = (cfg.birth_range[1] - cfg.birth_range[0]) / R
     if not math.isclose((cfg.pers_range[1] - cfg.pers_range[0]) / R, pixel, rel_tol=1e-12):
-        raise TopologyError("the reference path (persim) needs square pixels: equal birth and persistence widths")
+        raise TopologyError("the reference path (persim) needs square pixels: equal birth and persistence "
+                            "range widths")
 
     def linear(birth: np.ndarray, pers: np.ndarray) -> np.ndarray:
         return pers / pers.max()
@@ -504,7 +509,8 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> No
         kernel_params={"sigma": [[cfg.sigma**2, 0.0], [0.0, cfg.sigma**2]]},  # persim wants a variance
     )
     if tuple(imager.resolution) != (R, R):
-        raise TopologyError(f"persim chose resolution {imager.resolution} for ranges {cfg.birth_range}, {cfg.pers_range}")
+        raise TopologyError(f"persim chose resolution {imager.resolution} for ranges {cfg.birth_range}, "
+                            f"{cfg.pers_range}, not {(R, R)}")
     n, C, _ = x.shape
     out[...] = 0
     for i in range(n):
@@ -589,7 +595,8 @@ def persistence_images(
 
             # Large blocks per task amortise the worker round trip; results stream back in order.
             block = max(1, len(slices) // (8 * max(1, _n_workers(n_jobs))))
-            groups = [slice(slices[i].start, slices[min(i + block, len(slices)) - 1].stop) for i in range(0, len(slices), block)]
+            groups = [slice(slices[i].start, slices[min(i + block, len(slices)) - 1].stop)
+                      for i in range(0, len(slices), block)]
             jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
                 delayed(_chunked_worker)(x[g], cfg, dtype, chunk_size, method) for g in groups
             )
