@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     prepared = data.prepare("hapt", args.preset)
     trained = deploy.load_student("hapt", args.preset, args.method, progress=True)
     setup = train.ModelsPreset.preset(args.preset)
@@ -152,11 +154,13 @@ def main() -> None:
                     "test_metrics_at_training": {k: trained.metrics["test"][k] for k in ("accuracy", "macro_f1")}},
         "export_agreement": agreement.reset_index().to_dict(orient="records"),
         "threads": {"torch": torch.get_num_threads(), "onnxruntime_intra_op": 1},
-        "timing": "median seconds per window over repeated calls after one warm-up call; the machine was "
+        "timing": "Median seconds per window over repeated calls after one warm-up call; the machine was "
                   "shared with other jobs while this ran, so absolute times are noisy - compare ratios",
         "sizes": "student files as written; for the teachers the float32 weights (parameters and buffers)",
         "teachers": {k: {"checkpoint": t.checkpoint.name, "spec": str(t.model.spec)} for k, t in teachers.items()},
         "paper_pi_teacher": "WRN16-3 (2-D) on 64x64 images, initial weights: cost only, no accuracy",
+        "load_average_1_5_15_min": {"start": [round(v, 2) for v in load_before],
+                                    "end": [round(v, 2) for v in os.getloadavg()]},
         "rows": rows, "machine": repro.machine(), "versions": repro.versions(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
@@ -178,7 +182,8 @@ def markdown(result: dict) -> str:
         f"by {w['stride']} ({w['hop_s']:.2f} s of new signal per window); accuracy and macro F1 on the "
         f"{result['n_test_windows']} test windows; one CPU thread; preset `{result['preset']}`; {result['date']}. "
         "Real-time factor = seconds of signal labelled per second of compute (hop / latency). "
-        f"{result['timing']}.",
+        f"{result['timing']} (load average at start and end: {result['load_average_1_5_15_min']['start'][0]} and "
+        f"{result['load_average_1_5_15_min']['end'][0]} on {result['machine'].get('cpu_count')} cores).",
         "",
         table.to_markdown(index=False),
         "",
