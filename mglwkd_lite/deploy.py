@@ -639,7 +639,7 @@ def predict_windows(
         stride after the last full window is left unlabelled.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # a text bar: this runs from the command line (and quietly in notebooks)
 
     acc = np.asarray(acc, dtype=np.float32)
     if acc.ndim != 2 or acc.shape[1] != bundle.in_channels:
