@@ -17,7 +17,7 @@ only, so everything here works on windows ``(N, C, T)`` of normalised accelerati
   checks that they agree.
 - **int8**: :func:`quantize_onnx` is ONNX Runtime's static post-training quantisation (QDQ format,
   int8 weights per channel, uint8 activations), calibrated on training windows through
-  :class:`WindowCalibrationReader`.
+  :class:`WindowCalibrationReader`; the first convolution and the classifier stay in float32.
 - **Labelling**: :func:`predict_windows` slides the bundle's window over a recording and returns one
   row per window (start and end time, predicted activity, class probabilities);
   :func:`predict_csv` does the same for a CSV file read by the data module's bring-your-own loader,

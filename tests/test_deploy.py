@@ -381,3 +381,28 @@ def test_window_agreement_and_timeline():
     # Two ground-truth runs plus the unlabelled sample, and one bar per window.
     assert len(ax.collections) == 3 + 3
     assert [t.get_text() for t in ax.get_yticklabels()] == ["student", "ground truth"]
+
+
+def test_predict_csv_one_recording_per_subject(tmp_path, bundle_path):
+    import pandas as pd
+
+    z = _packaged()
+    n = int(z["rec_len"][0])
+    acc = z["acc"][:n].astype(np.float64) * float(z["acc_unit_g"])
+    parts = []
+    for subject, t0, (a, b) in ((7, 0.0, (0, 1000)), (3, 50.0, (1000, 1600))):
+        parts.append(pd.DataFrame({"t_ms": 1e3 * (t0 + np.arange(b - a) / 50.0), "ax": acc[a:b, 0],
+                                   "ay": acc[a:b, 1], "az": acc[a:b, 2], "who": subject}))
+    path = tmp_path / "two.csv"
+    pd.concat(parts).to_csv(path, sep=";", index=False)
+    from mglwkd_lite.data import ColumnMap
+
+    table = deploy.predict_csv(path, bundle_path, columns=ColumnMap("t_ms", "ax", "ay", "az", None, "who"),
+                               time_unit="ms", sep=";", progress=False)
+    assert list(table.columns[:3]) == ["subject", "start_s", "end_s"]
+    first, second = table[table.subject == 7], table[table.subject == 3]
+    assert len(first) == len(deploy.sliding_starts(1000, 128, 64)) and len(second) == len(deploy.sliding_starts(600, 128, 64))
+    assert first.start_s.iloc[0] == pytest.approx(0.0) and second.start_s.iloc[0] == pytest.approx(50.0)
+    # Each subject's windows are those of its own rows (none crosses into the other subject).
+    direct = deploy.predict_windows(deploy.load_bundle(bundle_path), acc[1000:1600].astype(np.float32), progress=False)
+    np.testing.assert_array_equal(second.activity.to_numpy(), direct.activity.to_numpy())
