@@ -798,11 +798,13 @@ class ModelData:
         return tuple(self.train.x.shape[1:])
 
 
-def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick") -> ModelData:
+def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
+               cache_dir: str | Path | None = None) -> ModelData:
     """Training, validation and test inputs of ``kind`` on ``dataset`` ("hapt" or "spsw").
 
     Windows come from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
-    gets their persistence images from :func:`mglwkd_lite.topology.cached_persistence_images`.
+    gets their persistence images from :func:`mglwkd_lite.topology.cached_persistence_images`
+    (stored under ``cache_dir``, default ``.cache/``).
     """
     from .data import prepare
     from .topology import PIConfig, cached_persistence_images
@@ -816,7 +818,7 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick") ->
     key_parts: list[Any] = [prepared.key, setup.train_fraction]
     if kind == "pi_teacher":
         pi_cfg = PIConfig(resolution=setup.pi_resolution)
-        arrays = {k: (cached_persistence_images(w.x, pi_cfg, progress=False), w.y) for k, w in parts.items()}
+        arrays = {k: (cached_persistence_images(w.x, pi_cfg, cache_dir=cache_dir, progress=False), w.y) for k, w in parts.items()}
         key_parts.append(pi_cfg)
     else:
         arrays = {k: (w.x, w.y) for k, w in parts.items()}
@@ -857,7 +859,7 @@ def train_or_load(
         notebooks 03, 04, 05 and 07 share one trained model per setting.
     """
     setup = ModelsPreset.preset(preset)
-    data = model_data(kind, dataset, setup)
+    data = model_data(kind, dataset, setup, cache_dir)
     cfg = dataclasses.replace(setup.train, seed=seed)
     repro.seed_everything(seed)  # fixes the initial weights
     model = build_model(data.spec)
@@ -882,7 +884,7 @@ def teacher_outputs(
     it is not cached. See :func:`cached_outputs` for the returned arrays.
     """
     trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
-    data = model_data(kind, dataset, preset)
+    data = model_data(kind, dataset, preset, cache_dir)
     return cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
 
 
@@ -951,3 +953,29 @@ def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], spli
         ax.set_title(f"{name} ({split} F1 {t.metrics[split]['macro_f1']:.3f})")
     fig.tight_layout()
     return fig
+
+
+def save_results(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:
+    """Record trained models' metrics, configs, histories and versions as plain files.
+
+    Writes ``<folder>/metrics.json`` (per ``dataset/kind``: validation and test metrics of the
+    selected epoch, best epoch, network, training config, checkpoint key; plus package versions and
+    machine) and ``<folder>/history_<dataset>_<kind>.csv`` (one row per epoch). Returns ``folder``.
+    """
+    import pandas as pd
+
+    from ._io import atomic_write_text
+
+    folder = Path(folder)
+    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "models": {}}
+    for (dataset, kind), t in trained.items():
+        info = load_checkpoint(t.checkpoint, copy.deepcopy(t.model), t.extra_modules)
+        record["models"][f"{dataset}/{kind}"] = {
+            "network": t.model.spec.name, "key": t.key, "config": info.config,
+            **{k: _jsonable(v) for k, v in t.metrics.items()},
+            "trained_with": info.versions, "trained_on": info.machine,
+        }
+        table = pd.DataFrame(t.history)
+        atomic_write_text(folder / f"history_{dataset}_{kind}.csv", table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(folder / "metrics.json", json.dumps(record, indent=1) + "\n")
+    return folder

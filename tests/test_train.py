@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from mglwkd_lite.train import (
     load_model,
     make_loader,
     save_checkpoint,
+    save_results,
 )
 
 TINY = TrainConfig(epochs=3, batch_size=16, threads=1, patience=None)
@@ -200,6 +202,11 @@ def test_fit_or_load_caches_and_outputs(tmp_path, data):
     np.testing.assert_array_equal(out["y"], train.y.numpy())
     assert np.array_equal(cached_outputs(again, train, cache_dir=tmp_path)["logits"], out["logits"])
     assert len(list((tmp_path / "outputs").glob("*.npz"))) == 1
+    folder = save_results({("toy", "model"): again}, tmp_path / "results")
+    record = json.loads((folder / "metrics.json").read_text())
+    entry = record["models"]["toy/model"]
+    assert entry["test"]["accuracy"] == first.metrics["test"]["accuracy"] and entry["config"]["train"]["epochs"] == 1
+    assert "torch" in record["versions"] and (folder / "history_toy_model.csv").is_file()
 
 
 def test_2d_model_trains_channels_last(data):
@@ -209,3 +216,28 @@ def test_2d_model_trains_channels_last(data):
     model = wrn2d(10, 1, 3, 2)
     result = fit(model, (x, y), (x, y), dataclasses.replace(TINY, epochs=1, channels_last=True), progress=False)
     assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
+
+
+def test_presets_of_the_three_models():
+    from mglwkd_lite.train import KINDS, ModelsPreset
+
+    full, quick = ModelsPreset.preset("full"), ModelsPreset.preset("quick")
+    assert full.train.epochs == 200 and full.train_fraction == 1.0
+    assert quick.train.epochs < full.train.epochs and quick.train_fraction < 1.0
+    assert {k: quick.architecture(k) for k in KINDS} == {k: full.architecture(k) for k in KINDS}
+    assert full.architecture("student") == (1, 16, 1) and full.architecture("pi_teacher")[0] == 2
+    with pytest.raises(TrainError, match="unknown preset"):
+        ModelsPreset.preset("medium")
+    with pytest.raises(TrainError, match="unknown model kind"):
+        full.architecture("teacher")
+
+
+def test_signal_teacher_and_student_share_training_windows():
+    from mglwkd_lite.train import model_data
+
+    student = model_data("student", "spsw", "quick")
+    teacher = model_data("signal_teacher", "spsw", "quick")
+    assert torch.equal(student.train.x, teacher.train.x) and student.key == teacher.key
+    assert student.input_shape == (3, 64) and student.spec.num_classes == len(student.classes) == 5
+    assert teacher.spec.width == 3 and student.spec.width == 1
+    assert len(student.val) > 0 and len(student.test) > 0
