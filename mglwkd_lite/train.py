@@ -57,6 +57,17 @@ __all__ = [
     "fit_or_load",
     "cached_outputs",
     "resolve_device",
+    "KINDS",
+    "ModelsPreset",
+    "ModelData",
+    "model_data",
+    "train_or_load",
+    "teacher_outputs",
+    "results_table",
+    "plot_histories",
+    "plot_confusions",
+    "save_results",
+    "load_results",
 ]
 
 Batch = dict[str, torch.Tensor]
@@ -979,3 +990,19 @@ def save_results(trained: Mapping[tuple[str, str], Trained], folder: str | Path)
         atomic_write_text(folder / f"history_{dataset}_{kind}.csv", table.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(folder / "metrics.json", json.dumps(record, indent=1) + "\n")
     return folder
+
+
+def load_results(folder: str | Path):
+    """The table recorded by :func:`save_results`: one row per ``dataset/kind`` (test metrics of the
+    epoch selected on validation, best epoch, epochs run), as a pandas DataFrame."""
+    import pandas as pd
+
+    record = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
+    rows = []
+    for name, m in record["models"].items():
+        dataset, kind = name.split("/", 1)
+        rows.append({"dataset": dataset, "model": kind, "network": m["network"],
+                     "epochs": m["config"]["train"]["epochs"], "epochs run": m["epochs_run"],
+                     "best epoch": m["best_epoch"], "test accuracy": m["test"]["accuracy"],
+                     "test macro F1": m["test"]["macro_f1"], "val macro F1": m["val"]["macro_f1"]})
+    return pd.DataFrame(rows).set_index(["dataset", "model"])

@@ -22,6 +22,7 @@ from mglwkd_lite.train import (
     fit_or_load,
     load_checkpoint,
     load_model,
+    load_results,
     make_loader,
     save_checkpoint,
     save_results,
@@ -207,6 +208,8 @@ def test_fit_or_load_caches_and_outputs(tmp_path, data):
     entry = record["models"]["toy/model"]
     assert entry["test"]["accuracy"] == first.metrics["test"]["accuracy"] and entry["config"]["train"]["epochs"] == 1
     assert "torch" in record["versions"] and (folder / "history_toy_model.csv").is_file()
+    table = load_results(folder)
+    assert table.loc[("toy", "model"), "test accuracy"] == first.metrics["test"]["accuracy"]
 
 
 def test_2d_model_trains_channels_last(data):
