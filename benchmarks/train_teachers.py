@@ -9,6 +9,7 @@ the metrics, configs, per-epoch histories and package versions are written to ``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from mglwkd_lite import train
 
@@ -19,12 +20,17 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["hapt"], choices=("hapt", "spsw"))
     parser.add_argument("--kinds", nargs="+", default=list(train.KINDS), choices=list(train.KINDS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads (default: every core; part of the cache key, since the exact numbers depend on it)")
     parser.add_argument("--out", default=None, help="results folder (default: results/teachers_<preset>)")
     args = parser.parse_args()
+    preset = train.ModelsPreset.preset(args.preset)
+    if args.threads is not None:
+        preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, threads=args.threads))
     trained = {}
     for dataset in args.datasets:
         for kind in args.kinds:
-            trained[(dataset, kind)] = train.train_or_load(kind, dataset, args.preset, seed=args.seed)
+            trained[(dataset, kind)] = train.train_or_load(kind, dataset, preset, seed=args.seed)
             row = trained[(dataset, kind)].metrics["test"]
             print(f"{dataset} {kind}: test accuracy {row['accuracy']:.4f}, macro F1 {row['macro_f1']:.4f}", flush=True)
     out = train.save_results(trained, args.out or f"results/teachers_{args.preset}")

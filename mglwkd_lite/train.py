@@ -107,7 +107,9 @@ class TrainConfig:
     select_by : validation metric that picks the epoch to keep: ``"macro_f1"`` or ``"accuracy"``.
     device : ``"auto"`` (CUDA when present, else the CPU), ``"cpu"`` or ``"cuda[:i]"``.
     threads : CPU threads (``None``: every core the process may use). The same seed *and* the same
-        thread count give identical numbers.
+        thread count give identical numbers. On a CPU shared with other busy processes one thread
+        can be much faster than two that wait on each other at every operation (measured for the
+        HAPT student: 3.8 s against 24 s per epoch).
     eval_batch_size : batch size for validation and prediction (no gradients).
     channels_last : use the channels-last memory format for 2-D models (faster on CPUs, see
         ``benchmarks/teacher_throughput.py``).
@@ -741,10 +743,11 @@ class ModelsPreset:
 
     Notes
     -----
-    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``): a 2-D WRN16-3
-    on 64 x 64 images trains at about 20-30 windows/s on two cores, a WRN16-1 on 32 x 32 images in the
-    channels-last format at about 300-400 windows/s. Both presets therefore use the WRN16-1 at
-    32 x 32 (the paper: WRN16-3 at 64 x 64, pass ``pi_teacher=(16, 3), pi_resolution=64`` on a GPU).
+    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``, stored result
+    on one thread): a 2-D WRN16-3 on 64 x 64 images trains at 5.9 windows/s, a WRN16-1 on 32 x 32
+    images in the channels-last format at 189 windows/s (the 1-D WRN16-3 signal teacher: 150, the
+    1-D WRN16-1 student: 692). Both presets therefore use the WRN16-1 at 32 x 32 (the paper: WRN16-3
+    at 64 x 64; pass ``pi_teacher=(16, 3), pi_resolution=64`` on a GPU).
     """
 
     train: TrainConfig = field(default_factory=TrainConfig.full)
