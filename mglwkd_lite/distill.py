@@ -73,6 +73,7 @@ __all__ = [
     "Distilled",
     "load_teacher_bank",
     "distill_or_load",
+    "feature_shapes",
     "results_table",
     "methods_table",
     "plot_results",
@@ -621,8 +622,24 @@ def _feature_shape(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, .
     return tuple(feats.shape[1:])
 
 
+def feature_shapes(dataset: str = "hapt", preset="quick") -> dict[str, tuple[int, ...]]:
+    """Last-stage feature shape (no batch axis) of the signal teacher, the PI teacher and the student.
+
+    Built from the preset's architectures and input shapes (untrained networks; nothing is trained).
+    """
+    from . import train
+
+    setup = train.ModelsPreset.preset(preset)
+    shapes = {}
+    for kind in ("signal_teacher", "pi_teacher", "student"):
+        data = train.model_data(kind, dataset, setup)
+        shapes[kind] = _feature_shape(build_model(data.spec), data.input_shape)
+    return shapes
+
+
 def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset="quick", *, seed: int = 0,
-                    cache_dir=None, progress: bool = True, retrain: bool = False) -> Distilled:
+                    threads: int | None = None, cache_dir=None, progress: bool = True,
+                    retrain: bool = False) -> Distilled:
     """Train the student with one method in the project's one loop, or load it from the cache.
 
     Parameters
@@ -634,6 +651,8 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
         (quick: 6 epochs on a stratified 35 % of the training windows), so every row of the table
         differs from the scratch student only in its objective.
     seed : seed of the student (and of the teachers it learns from).
+    threads : CPU threads for training (None: every core; 1 is much faster on a CPU shared with other
+        jobs). Part of the training config, hence of the cache key.
 
     Notes
     -----
@@ -652,7 +671,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     bank, teacher_keys = load_teacher_bank(dataset, setup, **kwargs) if cfg.uses_teachers else (None, ())
     key_parts: dict = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
     scratch = train.train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
-    train_cfg = dataclasses.replace(setup.train, seed=seed)
+    train_cfg = dataclasses.replace(setup.train, seed=seed, threads=threads)
     repro.seed_everything(seed)  # fixes the initial weights of the student and the workspace
     student = build_model(data.spec)
     workspace = build_workspace(cfg, bank, _feature_shape(student, data.input_shape)) if bank is not None else None
@@ -808,11 +827,13 @@ def plot_maps(maps: Mapping, picks: Sequence[int], classes: Sequence[str]):
               ("KTS$^T$, student", lambda i: maps["kts"][i].T))
     shown = np.stack([get(i) for i in picks for _, get in panels])
     vmin, vmax = float(shown.min()), float(shown.max())  # one colour scale for every panel
-    for row, i in zip(axes, picks):
-        for ax, (title, get) in zip(row, panels):
+    for r, (row, i) in enumerate(zip(axes, picks)):
+        for c, (ax, (title, get)) in enumerate(zip(row, panels)):
             im = ax.imshow(get(i), aspect="auto", vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
-            ax.set_title(f"{classes[int(maps['y'][i])]}: {title}", fontsize=9)
-            ax.set_ylabel("slot")
+            if r == 0:
+                ax.set_title(title, fontsize=10)
+            if c == 0:
+                ax.set_ylabel(f"{classes[int(maps['y'][i])]}\nslot", fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel("token (projected channel)")
     fig.colorbar(im, ax=axes, shrink=0.6, label="attention")
