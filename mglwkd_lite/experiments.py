@@ -321,7 +321,7 @@ def summary_table(df, metrics: Iterable[str] = ("accuracy", "macro_f1")):
 
 def robustness_table(results_dir: str | os.PathLike = "results", preset: str | None = None,
                      metric: str = "accuracy"):
-    """Mean test ``metric`` (percent) over seeds per data set, method, perturbation and level."""
+    """Mean test ``metric`` (percent) over seeds: rows (data set, method), columns (perturbation, level)."""
     import pandas as pd
 
     rows = []
@@ -336,7 +336,8 @@ def robustness_table(results_dir: str | os.PathLike = "results", preset: str | N
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)
-    return df.groupby(["dataset", "method", "perturbation", "level"])[metric].mean().unstack("level")
+    return (df.groupby(["dataset", "method", "perturbation", "level"])[metric].mean()
+            .unstack(["perturbation", "level"]).sort_index(axis=1))
 
 
 def _records(results_dir: str | os.PathLike, preset: str | None) -> list[dict[str, Any]]:
@@ -493,9 +494,9 @@ def plot_robustness(rob, dataset: str, methods: Sequence[str]):
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
     for ax, kind in zip(axes, kinds):
         for method in methods:
-            if (dataset, method, kind) not in rob.index:
+            if (dataset, method) not in rob.index or kind not in rob.columns.get_level_values(0):
                 continue
-            row = rob.loc[(dataset, method, kind)].dropna()
+            row = rob.loc[(dataset, method), kind].dropna()
             ax.plot(row.index, row.values, marker="o", label=method)
         ax.set_title(titles[kind])
         ax.set_xlabel("level")

@@ -63,7 +63,8 @@ def test_tables_from_records(sweep):
     assert table.loc[("hapt", "scratch"), "seeds"] == 1
     assert table.loc[("hapt", "scratch"), "accuracy_mean"] == pytest.approx(100 * df["accuracy"][0])
     rob = robustness_table(root / "results")
-    assert rob.loc[("hapt", "scratch", "missing")].notna().sum() == 4
+    assert rob.loc[("hapt", "scratch"), "missing"].notna().sum() == 4
+    assert list(rob.loc[("hapt", "scratch"), "noise"].index) == [0.0, 0.06, 0.09, 0.12]
 
 
 def test_summary_std_over_seeds():
