@@ -235,3 +235,27 @@ def test_tables_and_figures():
     assert len(D.plot_maps(maps, [0, 2], ["a", "b", "c"]).axes) == 7  # 2 x 3 panels + colour bar
     history = [{"epoch": e, "alpha": 0.5, "kis_dist_1": 0.1, "kis_dist_2": 0.2} for e in (1, 2)]
     assert len(D.plot_coefficient(history).axes) == 2
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_distill_or_load_end_to_end_and_cache(tmp_path):
+    """A tiny preset on real HAPT windows: teachers, annealed mGLW-KD, residual scores, cache reload."""
+    from mglwkd_lite import train
+
+    setup = train.ModelsPreset(train=train.TrainConfig.quick(epochs=1), signal_teacher=(10, 1),
+                               pi_teacher=(10, 1), student=(10, 1), pi_resolution=32, train_fraction=0.02)
+    kwargs = dict(cache_dir=tmp_path, progress=False, threads=1)
+    first = D.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
+    assert not first.trained.from_cache and first.workspace is not None
+    assert set(first.residual_metrics) == {"val", "test"}
+    assert 0.0 <= first.trained.metrics["test"]["accuracy"] <= 1.0
+    assert D.ALPHA_FLOOR <= first.history[0]["alpha"] <= D.ALPHA_CAP
+    again = D.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
+    assert again.trained.from_cache
+    assert again.residual_metrics["test"]["accuracy"] == first.residual_metrics["test"]["accuracy"]
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(first.workspace.slot_mean, again.workspace.slot_mean)
