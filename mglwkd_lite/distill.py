@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +50,9 @@ from torch import nn
 
 from .models import build_model
 from .workspace import GlobalWorkspace, ResidualStudent, WorkspaceConfig, kts_as_kis
+
+if TYPE_CHECKING:  # imported lazily at run time: the losses need no training machinery
+    from .train import Trained
 
 __all__ = [
     "DistillError",
@@ -140,7 +143,7 @@ class DistillConfig:
                 f"DistillConfig {self.name!r}: need 0 <= alpha_floor <= alpha_cap <= 1, "
                 f"got {self.alpha_floor}, {self.alpha_cap}"
             )
-        needs_ws = any(self.weight(n) > 0 for n in ("align",)) or self.alpha == "dynamic" or self.residual
+        needs_ws = self.weight("align") > 0 or self.alpha == "dynamic" or self.residual
         if needs_ws and self.workspace is None:
             raise DistillError(
                 f"DistillConfig {self.name!r}: the alignment loss, a dynamic alpha and the residual path "
@@ -566,7 +569,7 @@ class Distilled:
     """
 
     method: DistillConfig
-    trained: "object"
+    trained: "Trained"
     workspace: GlobalWorkspace | None = None
     residual_metrics: dict | None = None
 
