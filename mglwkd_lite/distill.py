@@ -406,7 +406,7 @@ METHODS: dict[str, DistillConfig] = {
         replace(_MGLWKD, name="mglwkd_no_align", weights=_LOGIT + (("kd_two", 0.7),)),
     )
 }
-"""Every row of the results table (DESIGN section 7) as a configuration."""
+"""Every row of the results table (the paper's baselines, mGLW-KD and its ablations) as a configuration."""
 
 
 def method(name: str, **changes) -> DistillConfig:

@@ -81,7 +81,7 @@ def test_dynamic_alpha_bounds_and_formula():
 # ----------------------------------------------------------------------------- configs
 
 
-def test_every_design_row_is_a_method():
+def test_every_results_table_row_is_a_method():
     rows = {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "sp", "at", "mglwkd",
             "mglwkd_anneal", "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align"}
     assert rows == set(D.METHODS)
