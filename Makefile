@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PRESET ?= quick
 
-.PHONY: book test venv notebooks unit nbval browser clean
+.PHONY: book test venv notebooks unit nbval browser-deps clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,14 @@ book: notebooks
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --path-output .
 	@echo "book: _build/html/index.html"
 
-unit: $(STAMP)
+# The browser check needs headless Chromium: Debian's package, installed when missing (root or sudo).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser check"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+unit: $(STAMP) browser-deps
 	$(BIN)/python -m pytest tests -q
 
 nbval: $(STAMP)
