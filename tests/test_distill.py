@@ -189,12 +189,12 @@ def test_saved_student_predicts_without_workspace_teachers_or_topology(tmp_path)
         net.load_state_dict(torch.load({str(path)!r}, weights_only=True))
         net.eval()
         with torch.no_grad():
-            logits = net(torch.from_numpy(np.load({str(tmp_path / 'x.npy')!r})))
+            logits = net(torch.from_numpy(np.load({str(tmp_path / 'x.npy')!r}, allow_pickle=False)))
         np.save({str(tmp_path / 'out.npy')!r}, logits.numpy())
         assert "mglwkd_lite.workspace" not in [m for m, v in sys.modules.items() if v is not None]
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy", allow_pickle=False), expected, rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- tables and figures
