@@ -117,3 +117,21 @@ def test_claims_table_uses_best_single_teacher():
     best = table[table["claim"].str.contains("single-teacher")].iloc[0]
     assert best["compared"] == "mglwkd - kd_pi" and best["difference"] == "+5.00" and best["verdict"] == "unclear"
     assert (table[table["compared"] == "mglwkd - mglwkd_no_align"]["verdict"] == "not run").all()
+
+
+def test_paper_sweep_is_shown_once_its_headline_runs_exist():
+    from mglwkd_lite.experiments import shown_preset
+
+    rows = [("hapt", "scratch", 0, 0.9, 0.9)]
+    df = _frame(rows).assign(preset="quick")
+    assert shown_preset(df) == "quick"
+    partial = pd_concat(df, _frame([("hapt", "scratch", 0, 0.9, 0.9)]).assign(preset="paper"))
+    assert shown_preset(partial) == "quick"
+    full = pd_concat(partial, _frame([("hapt", "mglwkd", 0, 0.9, 0.9)]).assign(preset="paper"))
+    assert shown_preset(full) == "paper"
+
+
+def pd_concat(*frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
