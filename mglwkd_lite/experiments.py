@@ -171,7 +171,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         if record.get("key") == key:
             record["skipped"] = True
             return record
-    n_threads = repro.set_threads(threads)
+    repro.set_threads(threads)  # for loading and evaluation; training uses its TrainConfig.threads
     start = time.perf_counter()
     models = preset.models_preset()
     distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
@@ -189,7 +189,8 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
                      if distilled.residual_metrics else None),
         "timings": {"train_seconds": metrics.get("seconds"), "from_cache": distilled.trained.from_cache},
         "versions": repro.versions(),
-        "machine": {**repro.machine(), "threads": n_threads},
+        # After training: fit() sets the thread count of the run's TrainConfig, so this is what ran.
+        "machine": repro.machine(),
     }
     if method(spec.method).uses_teachers:
         # Cached by now (the student was distilled from them): loading only, for the tables.
@@ -224,7 +225,11 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     Runs are grouped by (data set, seed), in the order of :func:`run_specs`. In each group the
     scratch student and the two teachers are trained first, as parallel jobs, so the distillation
     jobs that follow load the teachers from the cache instead of training them several times at
-    once; a killed sweep has finished whole groups. Each job gets ``cores // n_jobs`` PyTorch threads.
+    once; a killed sweep has finished whole groups. Loading and evaluation in each job use
+    ``cores // n_jobs`` PyTorch threads; training uses the thread count of the models preset's
+    :class:`~mglwkd_lite.train.TrainConfig` (``None``: every core), which is part of every cache key,
+    so set it to ``cores // n_jobs`` in the preset when running several jobs on one machine. Each
+    record stores the thread count it trained with.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm

@@ -41,7 +41,7 @@ def test_run_writes_one_complete_record(sweep):
     assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 0)) == records[0]["key"]
     assert 0 <= rec["metrics"]["test"]["accuracy"] <= 1 and rec["metrics"]["test"]["n"] == 2996
     assert np.asarray(rec["metrics"]["test"]["confusion"]).sum() == 2996
-    assert {"torch", "numpy", "python"} <= set(rec["versions"]) and "threads" in rec["machine"]
+    assert {"torch", "numpy", "python"} <= set(rec["versions"]) and rec["machine"]["torch_threads"] >= 1
     assert set(rec["robustness"]) == {"noise", "missing", "rate"}
     # The clean level of every perturbation is the clean test score.
     assert rec["robustness"]["noise"]["0.0"]["accuracy"] == pytest.approx(rec["metrics"]["test"]["accuracy"])
