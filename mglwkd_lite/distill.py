@@ -472,22 +472,19 @@ def teacher_bank(teachers: Sequence[nn.Module], inputs: Sequence[torch.Tensor], 
     batch_size : windows per forward pass.
     feature_dtype : storage type of the features (float16 halves the memory).
     """
+    from .train import predict
+
     if len(teachers) != len(inputs):
         raise DistillError(f"got {len(teachers)} teachers but {len(inputs)} inputs")
     logits, feats = [], []
     for net, x in zip(teachers, inputs):
-        x = torch.as_tensor(x)
-        was_training = net.training
-        net.eval()
-        device = next(net.parameters()).device
-        ls, fs = [], []
-        for i in range(0, x.shape[0], batch_size):
-            lo, fe = net(x[i:i + batch_size].to(device, torch.float32), return_features=True)
-            ls.append(lo.float().cpu())
-            fs.append(fe.to(feature_dtype).cpu())
-        net.train(was_training)
-        logits.append(torch.cat(ls))
-        feats.append(torch.cat(fs))
+        x = torch.as_tensor(x, dtype=torch.float32)
+        # The one prediction routine of the project (eval mode, batched, training state restored);
+        # labels are not needed here, so zeros stand in for them.
+        lo, _, fe = predict(net, (x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size,
+                            return_features=True)
+        logits.append(torch.from_numpy(lo))
+        feats.append(torch.from_numpy(fe).to(feature_dtype))
     return TeacherBank(tuple(logits), tuple(feats))
 
 
