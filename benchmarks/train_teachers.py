@@ -16,7 +16,7 @@ from mglwkd_lite import train
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="full", choices=("quick", "full"))
+    parser.add_argument("--preset", default="full", choices=train.PRESET_NAMES)
     parser.add_argument("--datasets", nargs="+", default=["hapt"], choices=("hapt", "spsw"))
     parser.add_argument("--kinds", nargs="+", default=list(train.KINDS), choices=list(train.KINDS))
     parser.add_argument("--seed", type=int, default=0)

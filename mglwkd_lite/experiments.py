@@ -97,10 +97,16 @@ def _all_methods() -> tuple[str, ...]:
 
 
 def _paper_models():
-    """Full data, the group's schedule compressed to 30 epochs (see ``book/reproducing.md``)."""
-    from .train import ModelsPreset, TrainConfig
+    """The models preset ``"full"``: every training window, 30 epochs, one training thread per run.
 
-    return ModelsPreset.full(train=TrainConfig.full(epochs=30, patience=None))
+    One thread per run makes the numbers independent of the machine's core count (the same seed
+    and thread count give the same numbers) and is the fastest way to fill a CPU: ``--jobs`` runs
+    side by side, one per core, instead of runs whose threads wait on each other (see
+    ``book/reproducing.md``).
+    """
+    from .train import ModelsPreset
+
+    return ModelsPreset.full()
 
 
 def experiment_preset(name: str) -> ExperimentPreset:
@@ -222,10 +228,12 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
             progress: bool = True) -> list[dict[str, Any]]:
     """Run a whole sweep with joblib (``n_jobs`` processes), skipping runs already done.
 
-    Runs are grouped by (data set, seed), in the order of :func:`run_specs`. In each group the
-    scratch student and the two teachers are trained first, as parallel jobs, so the distillation
-    jobs that follow load the teachers from the cache instead of training them several times at
-    once; a killed sweep has finished whole groups. Loading and evaluation in each job use
+    Two phases. First the scratch students and the teachers of every (data set, seed) in the
+    selection, as parallel jobs, the costliest first (signal teachers, then PI teachers, then
+    scratch students) so that no core idles behind one long job; then every distillation run, in the
+    order of :func:`run_specs`, each loading its teachers from the cache instead of training them
+    several times at once. A killed sweep resumes from the cache and the records. Loading and
+    evaluation in each job use
     ``cores // n_jobs`` PyTorch threads; training uses the thread count of the models preset's
     :class:`~mglwkd_lite.train.TrainConfig` (``None``: every core), which is part of every cache key,
     so set it to ``cores // n_jobs`` in the preset when running several jobs on one machine. Each
@@ -239,30 +247,27 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     jobs = max(1, n_jobs if n_jobs > 0 else cores)
     threads = max(1, cores // jobs)
-    groups: dict[tuple[str, int], list[RunSpec]] = {}
-    for s in specs:
-        groups.setdefault((s.dataset, s.seed), []).append(s)
+    first = [s for s in specs if s.method == "scratch"]
+    rest = [s for s in specs if s.method != "scratch"]
+    # (data set, seed) pairs whose distillation runs need teachers, in sweep order.
+    pairs = list(dict.fromkeys((s.dataset, s.seed) for s in rest))
     records: list[dict[str, Any]] = []
     parallel = Parallel(n_jobs=jobs, return_as="generator")
     run = delayed(run_one)
     with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
-        for (dataset, seed), group in groups.items():
-            first = [s for s in group if s.method == "scratch"]
-            rest = [s for s in group if s.method != "scratch"]
-            # Phase 1: scratch student(s) and, if needed, the two teachers, side by side.
-            tasks = [run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads) for s in first]
-            if rest:
-                tasks += [delayed(_teacher)(preset, kind, dataset, seed, cache_dir, threads)
-                          for kind in ("signal_teacher", "pi_teacher")]
-            for rec in parallel(tasks):
-                if rec is not None:
-                    records.append(rec)
-                    bar.update()
-            # Phase 2: every other method of the group.
-            for rec in parallel(run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads)
-                                for s in rest):
+        # Phase 1: teachers and scratch students, longest first (joblib dispatches in order).
+        tasks = [delayed(_teacher)(preset, kind, dataset, seed, cache_dir, threads)
+                 for kind in ("signal_teacher", "pi_teacher") for dataset, seed in pairs]
+        tasks += [run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads) for s in first]
+        for rec in parallel(tasks):
+            if rec is not None:
                 records.append(rec)
                 bar.update()
+        # Phase 2: every distillation run.
+        for rec in parallel(run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads)
+                            for s in rest):
+            records.append(rec)
+            bar.update()
     return records
 
 

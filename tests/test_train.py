@@ -225,7 +225,9 @@ def test_presets_of_the_three_models():
     from mglwkd_lite.train import KINDS, ModelsPreset
 
     full, quick = ModelsPreset.preset("full"), ModelsPreset.preset("quick")
-    assert full.train.epochs == 200 and full.train_fraction == 1.0
+    assert full.train.epochs == 30 and full.train_fraction == 1.0 and full.train.threads == 1
+    group = ModelsPreset.preset("group")
+    assert group.train.epochs == 200 and group.train.patience == 30 and group.train_fraction == 1.0
     assert quick.train.epochs < full.train.epochs and quick.train_fraction < 1.0
     assert {k: quick.architecture(k) for k in KINDS} == {k: full.architecture(k) for k in KINDS}
     assert full.architecture("student") == (1, 16, 1) and full.architecture("pi_teacher")[0] == 2
