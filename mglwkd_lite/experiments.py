@@ -44,6 +44,7 @@ __all__ = [
     "load_results",
     "summary_table",
     "robustness_table",
+    "headline",
 ]
 
 ROBUSTNESS_SEED = 1234
@@ -442,6 +443,35 @@ def claims_table(df, metric: str = "accuracy"):
                                         else (f"{diff['mean']:+.2f}" if diff["seeds"] else "-")),
                          "seeds won": f"{diff['wins']}/{diff['seeds']}", "verdict": verdict(diff)})
     return pd.DataFrame(rows)
+
+
+def headline(df, dataset: str = "hapt", metric: str = "accuracy") -> str:
+    """The headline comparison on one data set as Markdown: scratch, the best single-teacher KD and
+    mGLW-KD (mean ± std over seeds), then mGLW-KD's paired differences and their verdicts.
+
+    Written from the records only, so the results chapter's summary never holds a typed number.
+    """
+    sub = df[df["dataset"] == dataset]
+    if not {"scratch", "mglwkd"} <= set(sub["method"]):
+        return f"*{dataset.upper()}: the scratch and mGLW-KD runs are not on record yet.*"
+    best = best_single_teacher(df, dataset, metric)
+    methods = ["scratch"] + ([best] if best else []) + ["mglwkd"]
+    names = {"scratch": "the student from scratch", "mglwkd": "mGLW-KD", "kd_signal": "KD from the signal teacher",
+             "kd_pi": "KD from the PI teacher"}
+
+    def score(m: str) -> str:
+        values = 100 * sub.loc[sub["method"] == m, metric]
+        spread = f" ± {values.std(ddof=1):.1f}" if len(values) > 1 else ""
+        return f"{names[m]} {values.mean():.1f}{spread} % ({len(values)} seed{'s' if len(values) != 1 else ''})"
+
+    label = metric.replace("_", " ")
+    lines = [f"**{dataset.upper()}**, test {label}: " + ", ".join(score(m) for m in methods) + "."]
+    for other in methods[:-1]:
+        diff = paired_difference(df, "mglwkd", other, dataset, metric)
+        spread = f" ± {diff['std']:.2f}" if diff["seeds"] > 1 else ""
+        lines.append(f"mGLW-KD minus {names[other]}: {diff['mean']:+.2f}{spread} points, higher on "
+                     f"{diff['wins']} of {diff['seeds']} seeds: **{verdict(diff)}**.")
+    return " ".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -119,6 +119,20 @@ def test_claims_table_uses_best_single_teacher():
     assert (table[table["compared"] == "mglwkd - mglwkd_no_align"]["verdict"] == "not run").all()
 
 
+def test_headline_is_written_from_the_records():
+    from mglwkd_lite.experiments import headline
+
+    rows = [("hapt", "mglwkd", s, a, a) for s, a in enumerate([0.90, 0.91, 0.92])]
+    rows += [("hapt", "scratch", s, a, a) for s, a in enumerate([0.88, 0.89, 0.90])]
+    rows += [("hapt", "kd_signal", s, a, a) for s, a in enumerate([0.91, 0.92, 0.93])]
+    text = headline(_frame(rows), "hapt")
+    assert "the student from scratch 89.0 ± 1.0 % (3 seeds)" in text
+    assert "KD from the signal teacher 92.0 ± 1.0 %" in text and "mGLW-KD 91.0 ± 1.0 %" in text
+    assert "mGLW-KD minus the student from scratch: +2.00 ± 0.00 points, higher on 3 of 3 seeds: **holds**" in text
+    assert "mGLW-KD minus KD from the signal teacher: -1.00 ± 0.00 points, higher on 0 of 3 seeds: **does not hold**" in text
+    assert "not on record" in headline(_frame(rows), "spsw")
+
+
 def test_paper_sweep_is_shown_once_its_headline_runs_exist():
     from mglwkd_lite.experiments import shown_preset
 
