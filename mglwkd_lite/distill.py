@@ -646,13 +646,14 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     ----------
     name_or_cfg : a key of :data:`METHODS` or a :class:`DistillConfig`.
     dataset : ``"hapt"`` or ``"spsw"``.
-    preset : ``"quick"``, ``"full"`` or a :class:`mglwkd_lite.train.ModelsPreset`: the student's
-        architecture, training windows and recipe are those of the scratch student of the preset
-        (quick: 6 epochs on a stratified 35 % of the training windows), so every row of the table
+    preset : ``"quick"``, ``"full"``, ``"group"`` or a :class:`mglwkd_lite.train.ModelsPreset`: the
+        student's architecture, training windows and recipe are those of the scratch student of the
+        preset (quick: 6 epochs on a stratified 25 % of the training windows), so every row of the table
         differs from the scratch student only in its objective.
     seed : seed of the student (and of the teachers it learns from).
-    threads : CPU threads for training (None: every core; 1 is much faster on a CPU shared with other
-        jobs). Part of the training config, hence of the cache key.
+    threads : CPU threads for training; ``None`` keeps the preset's (one in ``"full"``, every core in
+        ``"quick"`` and ``"group"``); 1 is much faster on a CPU shared with other jobs. Part of the
+        training config, hence of the cache key.
 
     Notes
     -----
@@ -671,7 +672,8 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     bank, teacher_keys = load_teacher_bank(dataset, setup, **kwargs) if cfg.uses_teachers else (None, ())
     key_parts: dict = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
     scratch = train.train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
-    train_cfg = dataclasses.replace(setup.train, seed=seed, threads=threads)
+    train_cfg = dataclasses.replace(setup.train, seed=seed,
+                                    threads=setup.train.threads if threads is None else threads)
     repro.seed_everything(seed)  # fixes the initial weights of the student and the workspace
     student = build_model(data.spec)
     workspace = build_workspace(cfg, bank, _feature_shape(student, data.input_shape)) if bank is not None else None

@@ -259,3 +259,24 @@ def test_distill_or_load_end_to_end_and_cache(tmp_path):
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         torch.testing.assert_close(a, b)
     torch.testing.assert_close(first.workspace.slot_mean, again.workspace.slot_mean)
+
+
+@pytest.mark.slow
+def test_distillation_trains_with_the_presets_thread_count(tmp_path):
+    """``threads=None`` keeps the preset's count (the paper preset's one thread per run), an explicit
+    value overrides it; both end up in the checkpoint's config and so in the cache key."""
+    import json
+
+    from mglwkd_lite import train
+
+    setup = train.ModelsPreset(train=train.TrainConfig.quick(epochs=1, threads=1), signal_teacher=(10, 1),
+                               pi_teacher=(10, 1), student=(10, 1), pi_resolution=32, train_fraction=0.02)
+    kept = D.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False)
+    changed = D.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False, threads=2)
+
+    def threads(result):
+        payload = torch.load(result.trained.checkpoint, map_location="cpu", weights_only=True)
+        return json.loads(payload["config"])["train"]["threads"]
+
+    assert threads(kept) == 1 and threads(changed) == 2
+    assert kept.trained.key != changed.trained.key
