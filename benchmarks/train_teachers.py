@@ -1,6 +1,7 @@
 """Train (or load) the teachers and the scratch student of a preset and record their metrics.
 
-Run: ``python benchmarks/train_teachers.py --preset full --datasets hapt --out results/teachers_full``
+Run: ``python benchmarks/train_teachers.py --preset full --datasets hapt`` (writes ``results/teachers_full``;
+the 200-epoch record in ``results/teachers_group`` came from ``--preset group --kinds student --threads 1``)
 
 The models go to the cache (``.cache/models``), so notebook 03 run with the same preset loads them;
 the metrics, configs, per-epoch histories and package versions are written to ``--out``.
@@ -21,7 +22,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(train.KINDS), choices=list(train.KINDS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads (default: every core; part of the cache key, since the exact numbers depend on it)")
+                        help="CPU threads (default: the preset's, one in full, every core in quick and group; part of the cache key, since the exact numbers depend on it)")
     parser.add_argument("--out", default=None, help="results folder (default: results/teachers_<preset>)")
     args = parser.parse_args()
     preset = train.ModelsPreset.preset(args.preset)

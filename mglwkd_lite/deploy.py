@@ -569,7 +569,7 @@ def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "sc
     Parameters
     ----------
     dataset : ``"hapt"`` or ``"spsw"``.
-    preset : ``"quick"`` or ``"full"``.
+    preset : ``"quick"``, ``"full"`` or ``"group"``.
     method : ``"scratch"`` (cross-entropy only, :func:`mglwkd_lite.train.train_or_load`) or a
         distillation method (e.g. ``"mglwkd"``, :func:`mglwkd_lite.distill.distill_or_load`; this trains
         the teachers first unless they are cached). Either way the shipped network is the plain student.

@@ -72,7 +72,7 @@ class ExperimentPreset:
     ----------
     name : folder name under ``results/``.
     datasets, methods, seeds : the grid (methods are keys of :data:`mglwkd_lite.distill.METHODS`).
-    models : ``"quick"``, ``"full"`` or a :class:`mglwkd_lite.train.ModelsPreset` (architectures,
+    models : ``"quick"``, ``"full"``, ``"group"`` or a :class:`mglwkd_lite.train.ModelsPreset` (architectures,
         training windows and recipe shared by every run).
     robustness : evaluate every student under the perturbations (cheap: inference only).
     """
@@ -236,9 +236,10 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     several times at once. A killed sweep resumes from the cache and the records. Loading and
     evaluation in each job use
     ``cores // n_jobs`` PyTorch threads; training uses the thread count of the models preset's
-    :class:`~mglwkd_lite.train.TrainConfig` (``None``: every core), which is part of every cache key,
-    so set it to ``cores // n_jobs`` in the preset when running several jobs on one machine. Each
-    record stores the thread count it trained with.
+    :class:`~mglwkd_lite.train.TrainConfig` (one in ``"full"``, the paper sweep's models; ``None``,
+    every core, in ``"quick"`` and ``"group"``), which is part of every cache key; with a ``None``
+    preset, set it to ``cores // n_jobs`` when running several jobs on one machine. Each record
+    stores the thread count it trained with.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm

@@ -143,7 +143,8 @@ class TrainConfig:
 
     @classmethod
     def full(cls, **changes: Any) -> "TrainConfig":
-        """The group's recipe: 200 epochs, step learning rate, batch 64."""
+        """The group's recipe: 200 epochs, step learning rate, batch 64 (:meth:`ModelsPreset.full`
+        compresses it to 30 epochs without early stopping, on one thread)."""
         return dataclasses.replace(cls(), **changes)
 
     @classmethod
@@ -746,8 +747,8 @@ class ModelsPreset:
     The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``, stored result
     on one thread): a 2-D WRN16-3 on 64 x 64 images trains at 5.9 windows/s, a WRN16-1 on 32 x 32
     images in the channels-last format at 189 windows/s (the 1-D WRN16-3 signal teacher: 150, the
-    1-D WRN16-1 student: 692). Both presets therefore use the WRN16-1 at 32 x 32 (the paper: WRN16-3
-    at 64 x 64; pass ``pi_teacher=(16, 3), pi_resolution=64`` on a GPU).
+    1-D WRN16-1 student: 692). Every preset therefore uses the WRN16-1 at 32 x 32 (the paper: WRN16-3
+    at 64 x 64; ``ModelsPreset.group(pi_teacher=(16, 3), pi_resolution=64)`` on a GPU).
     """
 
     train: TrainConfig = field(default_factory=TrainConfig.full)
@@ -762,10 +763,10 @@ class ModelsPreset:
         """The paper-scale run on a CPU: every training window, the group's step schedule
         compressed to 30 epochs (no early stopping), one training thread per run.
 
-        The group's 200 epochs (:meth:`group`) cost about 1.5 h per signal teacher on one CPU core
-        and would put the 72 runs of the paper sweep out of reach; measured on the HAPT scratch
-        student, the 200-epoch schedule with early stopping reaches 89.65 % test accuracy against
-        89.3 % for this one (``book/reproducing.md``).
+        The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
+        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep out of reach; notebook 03 sets the HAPT scratch
+        student of both schedules side by side (records in ``results/teachers_group`` and
+        ``results/teachers_full``).
         """
         return dataclasses.replace(cls(train=TrainConfig.full(epochs=30, patience=None, threads=1)), **changes)
 
@@ -875,7 +876,7 @@ def train_or_load(
     ----------
     kind : ``"signal_teacher"``, ``"pi_teacher"`` or ``"student"`` (see :data:`KINDS`).
     dataset : ``"hapt"`` or ``"spsw"``.
-    preset : ``"quick"``, ``"full"`` or a :class:`ModelsPreset`.
+    preset : ``"quick"``, ``"full"``, ``"group"`` or a :class:`ModelsPreset`.
     seed : training seed (initial weights, shuffling).
     cache_dir : cache root (default ``.cache/`` at the repository root).
     progress : tqdm bar over the epochs while training.

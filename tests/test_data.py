@@ -223,6 +223,9 @@ def test_prepare_hapt_standard_split():
     p.train.x[0] = 1e6
     again = D.prepare("hapt", "full")
     assert again.key == p.key and np.allclose(again.train.x.mean(axis=(0, 2)), 0, atol=1e-4)
+    assert D.prepare("hapt", "group").key == p.key  # the 200-epoch recipe trains on the same windows
+    with pytest.raises(D.DataError, match="unknown preset 'medium'"):
+        D.prepare("hapt", "medium")
 
 
 def test_prepare_spsw_classes_keep_hundreds():
