@@ -660,6 +660,11 @@ def check_disjoint(split: Split) -> None:
 # The standard, normalised splits
 
 
+PRESET_NAMES = ("quick", "full", "group")
+"""Names accepted wherever a preset is asked for (notebooks' ``preset`` parameter, scripts); the models
+of each are :class:`mglwkd_lite.train.ModelsPreset`'s classmethods of the same name."""
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """The standard data of one data set: windows, subject split and training subsample.
@@ -693,8 +698,8 @@ class DataConfig:
     @classmethod
     def preset(cls, name: str, preset: str) -> "DataConfig":
         # "group" (the group's 200-epoch training recipe) trains on the full preset's windows.
-        if preset not in ("quick", "full", "group"):
-            raise DataError(f"unknown preset {preset!r}; expected 'quick', 'full' or 'group'")
+        if preset not in PRESET_NAMES:
+            raise DataError(f"unknown preset {preset!r}; expected one of {list(PRESET_NAMES)}")
         return cls.quick(name) if preset == "quick" else cls.full(name)
 
 

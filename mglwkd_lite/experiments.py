@@ -97,25 +97,14 @@ def _all_methods() -> tuple[str, ...]:
     return tuple(METHODS)
 
 
-def _paper_models():
-    """The models preset ``"full"``: every training window, 30 epochs, one training thread per run.
-
-    One thread per run makes the numbers independent of the machine's core count (the same seed
-    and thread count give the same numbers) and is the fastest way to fill a CPU: ``--jobs`` runs
-    side by side, one per core, instead of runs whose threads wait on each other (see
-    ``book/reproducing.md``).
-    """
-    from .train import ModelsPreset
-
-    return ModelsPreset.full()
-
-
 def experiment_preset(name: str) -> ExperimentPreset:
     """``"quick"`` (CI, Binder: HAPT, three methods, one seed) or ``"paper"`` (every row, 3 seeds)."""
     if name == "quick":
         return ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
     if name == "paper":
-        return ExperimentPreset("paper", ("hapt", "spsw"), _all_methods(), (0, 1, 2), _paper_models())
+        # The "full" models: every training window, 30 epochs, one training thread per run, so that
+        # --jobs fills a CPU with one run per core (see ModelsPreset.full and book/reproducing.md).
+        return ExperimentPreset("paper", ("hapt", "spsw"), _all_methods(), (0, 1, 2), "full")
     raise ExperimentError(f"unknown experiment preset {name!r}; expected one of {sorted(PRESETS)}")
 
 
@@ -402,6 +391,13 @@ def verdict(diff: dict[str, Any]) -> str:
     return "unclear"
 
 
+def format_difference(diff: dict[str, Any]) -> str:
+    """A :func:`paired_difference` as text: ``+m ± s`` (points), ``+m`` for one seed, ``-`` for none."""
+    if diff["seeds"] == 0:
+        return "-"
+    return f"{diff['mean']:+.2f}" + (f" ± {diff['std']:.2f}" if diff["seeds"] > 1 else "")
+
+
 def best_single_teacher(df, dataset: str, metric: str = "accuracy") -> str | None:
     """The single-teacher KD method (``kd_signal`` or ``kd_pi``) with the higher mean test metric."""
     sub = df[(df["dataset"] == dataset) & df["method"].isin(["kd_signal", "kd_pi"])]
@@ -440,8 +436,7 @@ def claims_table(df, metric: str = "accuracy"):
             diff = paired_difference(df, a, b_name, dataset, metric) if b_name else {"seeds": 0, "mean": np.nan,
                                                                                       "std": np.nan, "wins": 0}
             rows.append({"claim": claim, "dataset": dataset, "compared": f"{a} - {b_name or b}",
-                         "difference": (f"{diff['mean']:+.2f} ± {diff['std']:.2f}" if diff["seeds"] > 1
-                                        else (f"{diff['mean']:+.2f}" if diff["seeds"] else "-")),
+                         "difference": format_difference(diff),
                          "seeds won": f"{diff['wins']}/{diff['seeds']}", "verdict": verdict(diff)})
     return pd.DataFrame(rows)
 
@@ -469,8 +464,7 @@ def headline(df, dataset: str = "hapt", metric: str = "accuracy") -> str:
     lines = [f"**{dataset.upper()}**, test {label}: " + ", ".join(score(m) for m in methods) + "."]
     for other in methods[:-1]:
         diff = paired_difference(df, "mglwkd", other, dataset, metric)
-        spread = f" ± {diff['std']:.2f}" if diff["seeds"] > 1 else ""
-        lines.append(f"mGLW-KD minus {names[other]}: {diff['mean']:+.2f}{spread} points, higher on "
+        lines.append(f"mGLW-KD minus {names[other]}: {format_difference(diff)} points, higher on "
                      f"{diff['wins']} of {diff['seeds']} seeds: **{verdict(diff)}**.")
     return " ".join(lines)
 

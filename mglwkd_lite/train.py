@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import repro
 from ._io import atomic_save_npz, atomic_write_with, default_cache_dir, load_npz, stable_hash
+from .data import PRESET_NAMES  # re-exported: scripts take the names from here
 from .models import ModelSpec, WideResNet, build_model
 
 __all__ = [
@@ -764,9 +765,9 @@ class ModelsPreset:
         compressed to 30 epochs (no early stopping), one training thread per run.
 
         The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
-        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep out of reach; notebook 03 sets the HAPT scratch
-        student of both schedules side by side (records in ``results/teachers_group`` and
-        ``results/teachers_full``).
+        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep
+        out of reach; notebook 03 sets the HAPT scratch student of both schedules side by side
+        (records in ``results/teachers_group`` and ``results/teachers_full``).
         """
         return dataclasses.replace(cls(train=TrainConfig.full(epochs=30, patience=None, threads=1)), **changes)
 
@@ -794,10 +795,6 @@ class ModelsPreset:
         _check_kind(kind)
         depth, width = getattr(self, kind)
         return (2 if kind == "pi_teacher" else 1), depth, width
-
-
-PRESET_NAMES = ("quick", "full", "group")
-"""Names accepted wherever a models preset is asked for (notebooks' ``preset`` parameter, scripts)."""
 
 
 def _check_kind(kind: str) -> None:
