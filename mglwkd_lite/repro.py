@@ -13,7 +13,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["seed_everything", "versions", "machine", "set_threads"]
+__all__ = ["seed_everything", "versions", "machine", "set_threads", "available_cpus"]
 
 _TRACKED = (
     "mglwkd-lite", "torch", "numpy", "scipy", "scikit-learn", "pandas", "ripser", "persim",
@@ -42,12 +42,25 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def available_cpus() -> int:
+    """Number of cores this process may run on (its CPU affinity where the OS reports one).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def set_threads(n: int | None = None) -> int:
     """Use ``n`` intra-op threads in PyTorch (default: every core the process may use)."""
     import torch
 
     if n is None:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = available_cpus()
     torch.set_num_threads(int(n))
     return int(n)
 
