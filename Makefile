@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PRESET ?= quick
 
-.PHONY: book test venv notebooks unit nbval browser-deps clean
+.PHONY: book test venv notebooks unit nbval browser-deps clean kernel lab
 
 venv: $(STAMP)
 
@@ -42,6 +42,17 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider -q
 
 test: unit nbval
+
+# JupyterLab on the notebooks, run from this environment (so the notebooks' "python3" kernel is this
+# environment's Python), which is also registered as the kernel "mglwkd-lite" for use from any other
+# Jupyter. KERNEL_PREFIX: where the kernel spec goes (default: the user's Jupyter folder).
+KERNEL_PREFIX ?=
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install $(if $(KERNEL_PREFIX),--prefix $(KERNEL_PREFIX),--user) \
+	  --name mglwkd-lite --display-name "Python (mglwkd-lite)"
+
+lab: kernel
+	$(BIN)/jupyter lab notebooks
 
 clean:
 	rm -rf _build .cache

@@ -128,3 +128,24 @@ def test_licence_is_mit_and_excludes_the_data():
     assert text.startswith("MIT License") and "CC BY 4.0" in text
     meta = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert meta["license"]["text"] == "MIT"
+
+
+@pytest.mark.slow
+def test_make_kernel_registers_an_environment_that_imports_the_package(tmp_path):
+    """`make lab` registers the project's environment as a Jupyter kernel: that kernel's Python must
+    import mglwkd_lite (checked on a kernel spec written to a temporary prefix)."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv: the Makefile's environment is not set up")
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT), "kernel", f"KERNEL_PREFIX={tmp_path}"],
+                   check=True, capture_output=True, text=True)
+    spec = json.loads((tmp_path / "share" / "jupyter" / "kernels" / "mglwkd-lite" / "kernel.json").read_text())
+    out = subprocess.run([spec["argv"][0], "-c", "import mglwkd_lite, sys; print(mglwkd_lite.__file__)"],
+                         check=True, capture_output=True, text=True)
+    assert Path(out.stdout.strip()).resolve().is_relative_to(REPO_ROOT), out.stdout
