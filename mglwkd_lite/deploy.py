@@ -692,12 +692,12 @@ def _first_times(path: Path, columns: Any, time_unit: str, sep: str) -> dict[int
     """Earliest time stamp (s) per subject of a CSV already validated by the data loader."""
     import pandas as pd
 
-    from .data import _TIME_UNITS
+    from .data import TIME_UNITS
 
     use = [columns.time] + ([columns.subject] if columns.subject is not None else [])
     df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True)
     df.columns = [str(c).strip() for c in df.columns]
-    t = pd.to_numeric(df[use[0]].str.strip(), errors="coerce") * _TIME_UNITS[time_unit]
+    t = pd.to_numeric(df[use[0]].str.strip(), errors="coerce") * TIME_UNITS[time_unit]
     if columns.subject is None:
         return {-1: float(t.min())}
     subj = pd.to_numeric(df[columns.subject].str.strip(), errors="coerce").astype("int64")

@@ -65,7 +65,7 @@ def test_load_spsw():
 
 def test_checksum_mismatch_names_file(tmp_path):
     bad = tmp_path / "hapt_acc50hz.npz"
-    shutil.copy(D._packaged_path("hapt"), bad)
+    shutil.copy(D.packaged_path("hapt"), bad)
     bad.chmod(0o644)
     with open(bad, "r+b") as fh:
         fh.seek(1000)

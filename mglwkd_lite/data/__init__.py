@@ -1,0 +1,66 @@
+"""Data: packaged recordings, fixed-length windows, subject splits, normalisation, own-data loaders.
+
+The stage turns continuous accelerometer recordings into labelled windows ``(N, C, T)`` and splits
+them by person, so that no subject's data is seen in training and in testing. Every public name of
+the submodules is available from here (``from mglwkd_lite import data as D; D.prepare("hapt")``).
+
+=========================================  ==================================================
+module                                     job
+=========================================  ==================================================
+:mod:`~mglwkd_lite.data.records`           errors, :class:`Recordings`, :class:`Windows`,
+                                           :class:`RepairReport`
+:mod:`~mglwkd_lite.data.windows`           :class:`WindowConfig` and its label rules,
+                                           subject splits, :class:`Normaliser`
+:mod:`~mglwkd_lite.data.datasets`          the packaged data sets, :class:`DataConfig`,
+                                           :func:`prepare`
+:mod:`~mglwkd_lite.data.csv`               bring your own data: :func:`load_csv`,
+                                           :func:`from_arrays`
+:mod:`~mglwkd_lite.data.pamap2`            PAMAP2 with the protocol of the paper's group
+=========================================  ==================================================
+
+The modules import downwards only: ``records`` <- ``windows`` <- ``datasets``, ``csv``, ``pamap2``.
+"""
+
+from __future__ import annotations
+
+from .csv import TIME_UNITS, ColumnMap, from_arrays, load_csv
+from .datasets import (
+    DATASETS, HAPT_BASIC, HAPT_VAL_SUBJECTS, PRESET_NAMES, SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS,
+    UCI_HAR_TEST_SUBJECTS, DataConfig, Prepared, load_dataset, packaged_path, prepare,
+)
+from .pamap2 import (
+    PAMAP2_ACTIVITIES, PAMAP2_CHANNEL_SETS, PAMAP2_CHANNELS_40, PAMAP2_COLUMNS, PAMAP2_WINDOW,
+    leave_one_subject_out, load_pamap2, pamap2_windows,
+)
+from .records import (
+    UNLABELLED, ChecksumError, DataError, EmptyFileError, FormatError, GapError, MissingColumnError,
+    NonFiniteError, NonNumericError, Recordings, RecordingTooShortError, RepairReport, RepairWarning,
+    SubjectOverlapError, TimestampError, UnknownLabelError, UnknownSubjectError, Windows, did_you_mean,
+)
+from .tables import (
+    UCI_HAR_COUNTS, activity_examples, normalisation_table, plot_activity_examples, plot_class_balance,
+    rule_comparison, segment_table, summary_table, uci_har_comparison,
+)
+from .windows import (
+    Normaliser, Split, WindowConfig, check_disjoint, make_windows, split_by_subject, window_counts,
+)
+
+__all__ = [
+    # errors and warnings
+    "DataError", "ChecksumError", "FormatError", "EmptyFileError", "MissingColumnError",
+    "NonNumericError", "NonFiniteError", "UnknownLabelError", "GapError", "TimestampError",
+    "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
+    # containers
+    "Recordings", "RepairReport", "WindowConfig", "Windows", "Split", "Normaliser", "DataConfig",
+    "Prepared", "ColumnMap",
+    # functions
+    "load_dataset", "packaged_path", "make_windows", "window_counts", "split_by_subject",
+    "check_disjoint", "prepare", "load_csv", "from_arrays", "load_pamap2", "pamap2_windows",
+    "leave_one_subject_out", "did_you_mean",
+    "summary_table", "segment_table", "rule_comparison", "uci_har_comparison",
+    "normalisation_table", "activity_examples", "plot_activity_examples", "plot_class_balance",
+    # constants
+    "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
+    "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "TIME_UNITS", "PAMAP2_ACTIVITIES", "PAMAP2_WINDOW",
+    "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "UCI_HAR_COUNTS", "UNLABELLED",
+]
