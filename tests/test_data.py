@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mglwkd_lite import data as D
+from mglwkd_lite.report import data as RD
 
 # ------------------------------------------------------------------------------------------
 # helpers
@@ -217,7 +218,7 @@ def test_prepare_hapt_standard_split():
     raw = D.make_windows(D.load_dataset("hapt"), p.config.window)
     raw_train = raw.subset(np.isin(raw.subject, subs["train"]))
     assert np.allclose(p.normaliser.mean, raw_train.x.mean(axis=(0, 2)), atol=1e-6)
-    table = p.describe()
+    table = RD.split_table(p)
     assert table.loc["total", "train"] == len(p.train) and table.loc["total", "test"] == len(p.test)
     # cached in memory, but each call gets its own writeable arrays
     p.train.x[0] = 1e6
@@ -230,7 +231,7 @@ def test_prepare_hapt_standard_split():
 
 def test_prepare_spsw_classes_keep_hundreds():
     p = D.prepare("spsw")
-    counts = p.describe()["all"].drop("total")
+    counts = RD.split_table(p)["all"].drop("total")
     assert len(counts) == 5 and counts.min() >= 400
     assert p.subjects()["test"] == D.SPSW_TEST_SUBJECTS and p.subjects()["val"] == D.SPSW_VAL_SUBJECTS
     assert p.train.x.shape[1:] == (3, 64)
@@ -263,7 +264,7 @@ def test_csv_resampling_repairs_are_counted(tmp_path):
     rep = rec.report
     assert rep.total("duplicate_rows") == 1 and rep.total("unsorted_rows") == 1
     assert rep.total("jittery_intervals") > 0 and rep.repaired
-    assert set(rep.to_frame()["kind"]) >= {"duplicate_rows", "unsorted_rows", "jittery_intervals"}
+    assert set(RD.repair_table(rep)["kind"]) >= {"duplicate_rows", "unsorted_rows", "jittery_intervals"}
     # linear signal x = 2 t is reproduced exactly on the 50 Hz grid
     grid = np.arange(len(rec.acc)) / 50.0
     assert np.allclose(rec.acc[:, 0], 2 * grid, atol=1e-4) and rec.rate_hz == 50.0

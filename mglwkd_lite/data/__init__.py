@@ -3,6 +3,7 @@
 The stage turns continuous accelerometer recordings into labelled windows ``(N, C, T)`` and splits
 them by person, so that no subject's data is seen in training and in testing. Every public name of
 the submodules is available from here (``from mglwkd_lite import data as D; D.prepare("hapt")``).
+Tables and figures of these data are in :mod:`mglwkd_lite.report.data`.
 
 =========================================  ==================================================
 module                                     job
@@ -37,10 +38,6 @@ from .records import (
     NonFiniteError, NonNumericError, Recordings, RecordingTooShortError, RepairReport, RepairWarning,
     SubjectOverlapError, TimestampError, UnknownLabelError, UnknownSubjectError, Windows, did_you_mean,
 )
-from .tables import (
-    UCI_HAR_COUNTS, activity_examples, normalisation_table, plot_activity_examples, plot_class_balance,
-    rule_comparison, segment_table, summary_table, uci_har_comparison,
-)
 from .windows import (
     Normaliser, Split, WindowConfig, check_disjoint, make_windows, split_by_subject, window_counts,
 )
@@ -57,10 +54,8 @@ __all__ = [
     "load_dataset", "packaged_path", "make_windows", "window_counts", "split_by_subject",
     "check_disjoint", "prepare", "load_csv", "from_arrays", "load_pamap2", "pamap2_windows",
     "leave_one_subject_out", "did_you_mean",
-    "summary_table", "segment_table", "rule_comparison", "uci_har_comparison",
-    "normalisation_table", "activity_examples", "plot_activity_examples", "plot_class_balance",
     # constants
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
     "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "TIME_UNITS", "PAMAP2_ACTIVITIES", "PAMAP2_WINDOW",
-    "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "UCI_HAR_COUNTS", "UNLABELLED",
+    "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "UNLABELLED",
 ]

@@ -268,16 +268,6 @@ class Prepared:
         """Split : The three parts as a :class:`Split`."""
         return Split(self.train, self.val, self.test)
 
-    def describe(self):
-        """Windows per class (rows) and split (columns) as a pandas DataFrame, with totals."""
-        import pandas as pd
-
-        table = pd.DataFrame({part: getattr(self, part).class_counts() for part in ("train", "val", "test")},
-                             index=pd.Index(self.classes, name="class"))
-        table["all"] = table.sum(axis=1)
-        table.loc["total"] = table.sum(axis=0)
-        return table
-
     def subjects(self) -> dict[str, tuple[int, ...]]:
         """Sorted subjects of each part.
 

@@ -149,12 +149,6 @@ class RepairReport:
         """bool : True if a value or time stamp was changed or an irregularity flagged (not mere resampling)."""
         return any(r["count"] > 0 and r["kind"] != "resampled_rows" for r in self.rows)
 
-    def to_frame(self):
-        """The rows as a pandas DataFrame (columns source, kind, count, detail)."""
-        import pandas as pd
-
-        return pd.DataFrame(list(self.rows), columns=["source", "kind", "count", "detail"])
-
     def __str__(self) -> str:
         if not self.rows:
             return "no repairs"

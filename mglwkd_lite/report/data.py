@@ -1,27 +1,46 @@
-"""Tables and figures for the data notebook."""
+"""Tables and figures of the data chapter (notebook 01).
+
+Every table is a :class:`pandas.DataFrame` and every figure a :class:`matplotlib.figure.Figure`;
+the numbers come from :mod:`mglwkd_lite.data`.
+"""
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from .datasets import HAPT_BASIC, UCI_HAR_TEST_SUBJECTS, Prepared, load_dataset
-from .records import Recordings
-from .windows import WindowConfig, make_windows
+from ..data import (
+    HAPT_BASIC, UCI_HAR_TEST_SUBJECTS, Prepared, Recordings, RepairReport, WindowConfig, load_dataset,
+    make_windows,
+)
 
 __all__ = [
-    "UCI_HAR_COUNTS", "summary_table", "segment_table", "rule_comparison", "uci_har_comparison",
-    "normalisation_table", "activity_examples", "plot_activity_examples", "plot_class_balance",
+    "UCI_HAR_COUNTS", "dataset_table", "segment_table", "rule_comparison", "uci_har_comparison",
+    "split_table", "normalisation_table", "repair_table", "activity_examples", "plot_activity_examples",
+    "plot_class_balance",
 ]
 
+#: Windows per class of UCI HAR (y_train / y_test of the UCI data set), in :data:`HAPT_BASIC` order.
 UCI_HAR_COUNTS = {"train": (1226, 1073, 986, 1286, 1374, 1407), "test": (496, 471, 420, 491, 532, 537)}
 
 
-def summary_table(recs: Sequence[Recordings]):
-    """One row per data set: rate, subjects, recordings, rows, hours, labelled share, classes."""
-    import pandas as pd
+def dataset_table(recs: Sequence[Recordings]) -> pd.DataFrame:
+    """One row per data set: rate, subjects, recordings, rows, hours, labelled share, classes.
 
+    Parameters
+    ----------
+    recs : sequence of Recordings
+        The data sets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``"data set"``.
+    """
     rows = []
     for r in recs:
         rows.append({"data set": r.name, "rate (Hz)": r.rate_hz, "subjects": len(np.unique(r.rec_subject)),
@@ -31,10 +50,19 @@ def summary_table(recs: Sequence[Recordings]):
     return pd.DataFrame(rows).set_index("data set")
 
 
-def segment_table(rec: Recordings):
-    """Labelled segments per class: count and median / min length in seconds."""
-    import pandas as pd
+def segment_table(rec: Recordings) -> pd.DataFrame:
+    """Labelled segments per class: count and median / min length in seconds.
 
+    Parameters
+    ----------
+    rec : Recordings
+        The data set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class (``NaN`` lengths for a class without segments).
+    """
     off = rec.rec_offsets
     lens: dict[int, list[int]] = {c: [] for c in range(len(rec.classes))}
     for r in range(rec.n_recordings):
@@ -50,10 +78,21 @@ def segment_table(rec: Recordings):
                         index=pd.Index(rec.classes, name="class"))
 
 
-def rule_comparison(rec: Recordings, configs: Mapping[str, WindowConfig]):
-    """Windows per class (rows) under each named window configuration (columns), with totals."""
-    import pandas as pd
+def rule_comparison(rec: Recordings, configs: Mapping[str, WindowConfig]) -> pd.DataFrame:
+    """Windows per class (rows) under each named window configuration (columns), with totals.
 
+    Parameters
+    ----------
+    rec : Recordings
+        The data set.
+    configs : mapping of str to WindowConfig
+        Column name -> configuration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class of ``rec`` and a ``"total"`` row.
+    """
     cols = {}
     for label, cfg in configs.items():
         w = make_windows(rec, cfg)
@@ -64,13 +103,23 @@ def rule_comparison(rec: Recordings, configs: Mapping[str, WindowConfig]):
     return table
 
 
-def uci_har_comparison(rec: Recordings | None = None, cfg: WindowConfig | None = None):
+def uci_har_comparison(rec: Recordings | None = None, cfg: WindowConfig | None = None) -> pd.DataFrame:
     """HAPT windows (128 / 64, pure) on UCI HAR's train / test subjects next to UCI HAR's counts.
 
     "train" here is every non-test subject (the validation subjects included), as in UCI HAR.
-    """
-    import pandas as pd
 
+    Parameters
+    ----------
+    rec : Recordings, optional
+        HAPT (loaded if None).
+    cfg : WindowConfig, optional
+        Default UCI HAR's windows: 128 samples, stride 64, the 6 basic activities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counts here and in UCI HAR per class and part, a ``"total"`` row, and the differences in %.
+    """
     rec = rec if rec is not None else load_dataset("hapt")
     cfg = cfg or WindowConfig(128, 64, classes=HAPT_BASIC)
     w = make_windows(rec, cfg)
@@ -86,10 +135,39 @@ def uci_har_comparison(rec: Recordings | None = None, cfg: WindowConfig | None =
     return table
 
 
-def normalisation_table(p: Prepared):
-    """Per-channel training mean and std (in g) and each split's mean / std after normalising."""
-    import pandas as pd
+def split_table(p: Prepared) -> pd.DataFrame:
+    """Windows per class (rows) and split (columns), with totals.
 
+    Parameters
+    ----------
+    p : Prepared
+        A prepared data set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``train``, ``val``, ``test``, ``all``; one row per class and a ``"total"`` row.
+    """
+    table = pd.DataFrame({part: getattr(p, part).class_counts() for part in ("train", "val", "test")},
+                         index=pd.Index(p.classes, name="class"))
+    table["all"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return table
+
+
+def normalisation_table(p: Prepared) -> pd.DataFrame:
+    """Per-channel training mean and std (in g) and each split's mean / std after normalising.
+
+    Parameters
+    ----------
+    p : Prepared
+        A prepared data set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per channel, rounded to 3 decimals.
+    """
     ch = ("x", "y", "z") if p.train.x.shape[1] == 3 else tuple(f"ch{i}" for i in range(p.train.x.shape[1]))
     table = pd.DataFrame({"train mean (g)": p.normaliser.mean, "train std (g)": p.normaliser.std},
                          index=pd.Index(ch, name="channel"))
@@ -100,14 +178,39 @@ def normalisation_table(p: Prepared):
     return table.round(3) + 0.0  # + 0.0 turns -0.0 into 0.0 for stable printing
 
 
+def repair_table(report: RepairReport) -> pd.DataFrame:
+    """The repairs of one load, one row per (source, kind).
+
+    Parameters
+    ----------
+    report : RepairReport
+        The ``report`` of loaded :class:`~mglwkd_lite.data.Recordings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``source``, ``kind``, ``count``, ``detail``.
+    """
+    return pd.DataFrame(list(report.rows), columns=["source", "kind", "count", "detail"])
+
+
 def activity_examples(rec: Recordings, seconds: float, classes: Sequence[str] | None = None
                       ) -> dict[str, np.ndarray]:
     """The first ``seconds`` of the first segment of each class that is long enough.
 
+    Parameters
+    ----------
+    rec : Recordings
+        The data set.
+    seconds : float
+        Length of each example.
+    classes : sequence of str, optional
+        Classes wanted (default all).
+
     Returns
     -------
-    dict
-        class name -> samples ``(round(seconds * rate), C)``, in ``classes`` order (default all);
+    dict of str to numpy.ndarray
+        class name -> samples ``(round(seconds * rate), C)``, in ``classes`` order;
         classes without such a segment are left out.
     """
     n = int(round(seconds * rec.rate_hz))
@@ -125,19 +228,22 @@ def activity_examples(rec: Recordings, seconds: float, classes: Sequence[str] | 
 
 
 def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
-                           classes: Sequence[Sequence[str] | None] | None = None):
+                           classes: Sequence[Sequence[str] | None] | None = None) -> Figure:
     """Raw x, y, z (g) of one example per activity: a row per data set, a panel per class.
 
     Parameters
     ----------
     recs : sequence of Recordings
+        The data sets.
     seconds : sequence of float
         Length of the example of each data set.
     classes : sequence of (sequence of str or None), optional
         Classes to show per data set (default all).
-    """
-    import matplotlib.pyplot as plt
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     classes = classes or [None] * len(recs)
     rows = [activity_examples(r, s, c) for r, s, c in zip(recs, seconds, classes)]
     ncols = max(len(ex) for ex in rows)
@@ -161,13 +267,21 @@ def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
     return fig
 
 
-def plot_class_balance(prepared: Sequence[Prepared]):
-    """Share of windows per class in each split, one panel per data set; returns the figure."""
-    import matplotlib.pyplot as plt
+def plot_class_balance(prepared: Sequence[Prepared]) -> Figure:
+    """Share of windows per class in each split, one panel per data set.
 
+    Parameters
+    ----------
+    prepared : sequence of Prepared
+        The prepared data sets.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, len(prepared), figsize=(6 * len(prepared), 3.2), constrained_layout=True)
     for ax, p in zip(np.atleast_1d(axes), prepared):
-        table = p.describe().drop(index="total")
+        table = split_table(p).drop(index="total")
         share = 100 * table[["train", "val", "test"]] / table[["train", "val", "test"]].sum(axis=0)
         share.plot.bar(ax=ax, rot=30, width=0.8)
         ax.set_title(f"{p.name}: windows per class (% of each split)")
