@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ._io import atomic_write_bytes, atomic_write_text, atomic_write_with
+from .data import label_segments
 
 __all__ = [
     "DeployError",
@@ -919,10 +920,9 @@ def plot_timeline(table: Any, truth_time: np.ndarray, truth: Sequence[str], clas
     truth_time = np.asarray(truth_time, dtype=float)
     dt = float(np.median(np.diff(truth_time))) if len(truth_time) > 1 else 1.0
     # Ground truth: one bar per run of equal labels.
-    change = np.flatnonzero(truth[1:] != truth[:-1]) + 1
-    for a, b in zip(np.r_[0, change], np.r_[change, len(truth)]):
+    for a, b, label in zip(*label_segments(truth)):
         ax.broken_barh([(truth_time[a], truth_time[b - 1] - truth_time[a] + dt)], (1.1, 0.8),
-                       color=colours.get(truth[a], other), linewidth=0)
+                       color=colours.get(label, other), linewidth=0)
     start = table["start_s"].to_numpy(float)
     centre = (start + table["end_s"].to_numpy(float)) / 2
     if hop_s is None:

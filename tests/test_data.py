@@ -165,6 +165,26 @@ def test_window_invariants_hold_for_any_labels(labels, length, stride, rule):
         assert np.all((src[:, 0] == w.y) & (src[:, -1] == w.y))
 
 
+@settings(max_examples=60, deadline=None)
+@given(labels=st.lists(st.integers(-1, 2), max_size=30))
+def test_label_segments_tile_the_labels_in_runs(labels):
+    starts, stops, values = D.label_segments(labels)
+    lab = np.asarray(labels, dtype=np.int64)
+    assert starts.dtype == stops.dtype == np.int64
+    assert starts.tolist() == [0, *stops[:-1].tolist()][:len(starts)] and stops.tolist()[-1:] == [len(lab)][:len(lab)]
+    for a, e, v in zip(starts, stops, values):
+        assert e > a and np.all(lab[a:e] == v)
+    assert np.all(values[1:] != values[:-1])  # maximal runs
+
+
+def test_label_segments_of_names_and_masks():
+    starts, stops, values = D.label_segments(np.array(["sit", "sit", "", "walk"], dtype=object))
+    assert starts.tolist() == [0, 2, 3] and stops.tolist() == [2, 3, 4] and values.tolist() == ["sit", "", "walk"]
+    starts, stops, values = D.label_segments(np.array([False, True, True, False]))
+    assert list(zip(starts.tolist(), stops.tolist(), values.tolist())) == [(0, 1, False), (1, 3, True), (3, 4, False)]
+    assert [len(a) for a in D.label_segments([])] == [0, 0, 0]
+
+
 def test_recording_shorter_than_window_raises():
     rec = toy_recordings([[0] * 20, [1] * 6])
     with pytest.raises(D.RecordingTooShortError, match=r"recording 2 \(subject 2\) has 6 samples, shorter than one window of 8"):

@@ -11,7 +11,8 @@ module                                     job
 :mod:`~mglwkd_lite.data.records`           errors, :class:`Recordings`, :class:`Windows`,
                                            :class:`RepairReport`
 :mod:`~mglwkd_lite.data.windows`           :class:`WindowConfig` and its label rules,
-                                           subject splits, :class:`Normaliser`
+                                           :func:`label_segments`, subject splits,
+                                           :class:`Normaliser`
 :mod:`~mglwkd_lite.data.datasets`          the packaged data sets, :class:`DataConfig`,
                                            :func:`prepare`
 :mod:`~mglwkd_lite.data.csv`               bring your own data: :func:`load_csv`,
@@ -39,7 +40,8 @@ from .records import (
     SubjectOverlapError, TimestampError, UnknownLabelError, UnknownSubjectError, Windows, did_you_mean,
 )
 from .windows import (
-    Normaliser, Split, WindowConfig, check_disjoint, make_windows, split_by_subject, window_counts,
+    Normaliser, Split, WindowConfig, check_disjoint, label_segments, make_windows, split_by_subject,
+    window_counts,
 )
 
 __all__ = [
@@ -51,7 +53,7 @@ __all__ = [
     "Recordings", "RepairReport", "WindowConfig", "Windows", "Split", "Normaliser", "DataConfig",
     "Prepared", "ColumnMap",
     # functions
-    "load_dataset", "packaged_path", "make_windows", "window_counts", "split_by_subject",
+    "load_dataset", "packaged_path", "label_segments", "make_windows", "window_counts", "split_by_subject",
     "check_disjoint", "prepare", "load_csv", "from_arrays", "load_pamap2", "pamap2_windows",
     "leave_one_subject_out", "did_you_mean",
     # constants

@@ -174,10 +174,12 @@ class DataConfig:
         Parameters
         ----------
         name : {"hapt", "spsw"}
+            The data set.
 
         Returns
         -------
         DataConfig
+            Its windows, test and validation subjects, all training windows.
 
         Raises
         ------
@@ -200,6 +202,7 @@ class DataConfig:
         Parameters
         ----------
         name : {"hapt", "spsw"}
+            The data set; one without a standard configuration raises as in :meth:`full`.
 
         Returns
         -------
@@ -214,6 +217,7 @@ class DataConfig:
         Parameters
         ----------
         name : {"hapt", "spsw"}
+            The data set.
         preset : {"quick", "full", "group"}
             One of :data:`PRESET_NAMES`.
 

@@ -19,7 +19,7 @@ from .records import (
     UNLABELLED, DataError, EmptyFileError, FormatError, MissingColumnError, NonFiniteError,
     NonNumericError, Recordings, RepairReport, RepairWarning, UnknownLabelError, Windows, did_you_mean,
 )
-from .windows import Split, WindowConfig, make_windows, split_by_subject
+from .windows import Split, WindowConfig, label_segments, make_windows, split_by_subject
 
 __all__ = [
     "PAMAP2_ACTIVITIES", "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "PAMAP2_WINDOW",
@@ -68,9 +68,8 @@ def _fill_nans(source: str, col: str, v: np.ndarray, max_gap: int) -> tuple[np.n
     filled[nan] = np.interp(idx[nan], idx[~nan], v[~nan])
     # Runs longer than max_gap are still filled (to keep arrays finite) but masked out of windows.
     long = np.zeros(len(v), bool)
-    edges = np.diff(np.concatenate([[0], nan.astype(np.int8), [0]]))
-    for a, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        if e - a > max_gap:
+    for a, e, is_nan in zip(*label_segments(nan)):
+        if is_nan and e - a > max_gap:
             long[a:e] = True
     return filled, int(nan.sum()), long
 

@@ -228,7 +228,7 @@ class Recordings:
         Parameters
         ----------
         r : int
-            Recording index.
+            Recording index, ``0 <= r < n_recordings``.
 
         Returns
         -------

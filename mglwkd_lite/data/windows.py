@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .records import (
     UNLABELLED, DataError, FormatError, NonFiniteError, Recordings, RecordingTooShortError,
@@ -35,10 +36,43 @@ from .records import (
 )
 
 __all__ = [
-    "WindowConfig", "make_windows", "window_counts",
+    "label_segments", "WindowConfig", "make_windows", "window_counts",
     "Split", "split_by_subject", "check_disjoint",
     "Normaliser",
 ]
+
+
+def label_segments(labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal consecutive labels (run-length segmentation).
+
+    The one place where labels are cut into segments: windows laid out per segment, segment
+    statistics, examples per activity, NaN runs of a sensor and timelines all use it.
+
+    Parameters
+    ----------
+    labels : array_like, shape (n,)
+        Labels of any dtype that compares with ``!=`` (integers, booleans, strings as objects).
+
+    Returns
+    -------
+    starts, stops : numpy.ndarray, shape (n_runs,), int64
+        Run ``k`` covers ``labels[starts[k]:stops[k]]``; the runs tile ``0..n`` in order.
+    values : numpy.ndarray, shape (n_runs,)
+        The label of each run (dtype of ``labels``).
+
+    Examples
+    --------
+    >>> label_segments([0, 0, -1, 2, 2, 2])
+    (array([0, 2, 3]), array([2, 3, 6]), array([ 0, -1,  2]))
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), labels[:0]
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    stops = np.concatenate([change, [len(labels)]]).astype(np.int64)
+    return starts, stops, labels[starts]
 
 
 @dataclass(frozen=True)
@@ -122,10 +156,9 @@ def _candidate_starts(rec: Recordings, cfg: WindowConfig) -> tuple[np.ndarray, n
         if cfg.align == "recording":
             s = off[r] + np.arange(0, n - L + 1, S)
         else:
-            lab = rec.label[off[r]:off[r + 1]]
-            cut = np.concatenate([[0], np.flatnonzero(np.diff(lab)) + 1, [n]])
-            seg = [a + np.arange(0, e - a - L + 1, S) for a, e in zip(cut[:-1], cut[1:])
-                   if lab[a] != UNLABELLED and e - a >= L]
+            seg = [a + np.arange(0, e - a - L + 1, S)
+                   for a, e, lab in zip(*label_segments(rec.label[off[r]:off[r + 1]]))
+                   if lab != UNLABELLED and e - a >= L]
             s = off[r] + (np.concatenate(seg) if seg else np.zeros(0, np.int64))
         starts.append(s.astype(np.int64))
         recs.append(np.full(len(s), r, dtype=np.int64))

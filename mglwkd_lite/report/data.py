@@ -14,8 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..data import (
-    HAPT_BASIC, UCI_HAR_TEST_SUBJECTS, Prepared, Recordings, RepairReport, WindowConfig, load_dataset,
-    make_windows,
+    HAPT_BASIC, UCI_HAR_TEST_SUBJECTS, Prepared, Recordings, RepairReport, WindowConfig, label_segments,
+    load_dataset, make_windows,
 )
 
 __all__ = [
@@ -66,11 +66,9 @@ def segment_table(rec: Recordings) -> pd.DataFrame:
     off = rec.rec_offsets
     lens: dict[int, list[int]] = {c: [] for c in range(len(rec.classes))}
     for r in range(rec.n_recordings):
-        lab = rec.label[off[r]:off[r + 1]]
-        cut = np.concatenate([[0], np.flatnonzero(np.diff(lab)) + 1, [len(lab)]])
-        for a, e in zip(cut[:-1], cut[1:]):
-            if lab[a] >= 0:
-                lens[int(lab[a])].append(int(e - a))
+        for a, e, lab in zip(*label_segments(rec.label[off[r]:off[r + 1]])):
+            if lab >= 0:
+                lens[int(lab)].append(int(e - a))
     return pd.DataFrame({"segments": [len(v) for v in lens.values()],
                          "median (s)": [round(float(np.median(v)) / rec.rate_hz, 2) if v else np.nan
                                         for v in lens.values()],
@@ -161,7 +159,7 @@ def normalisation_table(p: Prepared) -> pd.DataFrame:
     Parameters
     ----------
     p : Prepared
-        A prepared data set.
+        Normalised windows with the statistics they were normalised with.
 
     Returns
     -------
@@ -218,10 +216,8 @@ def activity_examples(rec: Recordings, seconds: float, classes: Sequence[str] | 
     off = rec.rec_offsets
     out: dict[str, np.ndarray] = {}
     for r in range(rec.n_recordings):
-        lab = rec.label[off[r]:off[r + 1]]
-        cut = np.concatenate([[0], np.flatnonzero(np.diff(lab)) + 1, [len(lab)]])
-        for a, e in zip(cut[:-1], cut[1:]):
-            name = rec.classes[lab[a]] if lab[a] >= 0 else None
+        for a, e, lab in zip(*label_segments(rec.label[off[r]:off[r + 1]])):
+            name = rec.classes[lab] if lab >= 0 else None
             if name in wanted and name not in out and e - a >= n:
                 out[name] = rec.acc[off[r] + a:off[r] + a + n]
     return {c: out[c] for c in wanted if c in out}
