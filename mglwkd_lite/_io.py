@@ -1,4 +1,5 @@
-"""Atomic writes and content-addressed cache keys, shared by every stage that stores results.
+"""Atomic writes, content-addressed cache keys and plain-JSON conversion, shared by every stage
+that stores results.
 
 A file is first written to a temporary name in the same folder, flushed to disk, then renamed over
 the final name. ``os.replace`` is atomic on POSIX, so a process killed mid-write leaves at most a
@@ -21,9 +22,11 @@ import numpy as np
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
+    "atomic_write_with",
     "atomic_save_npz",
     "load_npz",
     "stable_hash",
+    "jsonable",
     "default_cache_dir",
 ]
 
@@ -34,6 +37,10 @@ def default_cache_dir() -> Path:
     Found by walking up from the current folder to the first one holding ``pyproject.toml``, so
     notebooks (run from ``notebooks/``) and tests (run from the root) share one cache. Outside a
     checkout it falls back to ``./.cache``.
+
+    Returns
+    -------
+    pathlib.Path
     """
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
@@ -43,7 +50,20 @@ def default_cache_dir() -> Path:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file; its folder is created if needed.
+    data : bytes
+        The whole content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
@@ -64,7 +84,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 text atomically."""
+    """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`); returns ``path``."""
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -72,6 +92,18 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[io.BufferedIOBa
     """Serialise with ``writer(buffer)`` into memory, then write the bytes atomically.
 
     Used for ``torch.save`` and ``np.savez``, which write to a file object.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file.
+    writer : callable
+        ``writer(buffer)`` writes the content to a binary file object.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     buf = io.BytesIO()
     writer(buf)
@@ -79,14 +111,51 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[io.BufferedIOBa
 
 
 def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
-    """``np.savez`` (uncompressed: the cache favours load speed) written atomically."""
+    """``np.savez`` (uncompressed: the cache favours load speed) written atomically; returns ``path``."""
     return atomic_write_with(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` file, never unpickling (``allow_pickle=False``)."""
+    """Load every array of an ``.npz`` file, never unpickling (``allow_pickle=False``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays, read into memory (the file is closed).
+    """
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON values, for records and checkpoints.
+
+    Dataclasses become dicts of their fields, arrays and tuples lists, NumPy scalars Python numbers,
+    paths strings; mappings keep their key order (keys become strings). Unlike the hashing form of
+    :func:`stable_hash`, floats stay floats and no type names are added.
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    object
+        Something :func:`json.dumps` writes.
+    """
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
 
 
 def _canonical(obj: Any) -> Any:
@@ -111,6 +180,18 @@ def stable_hash(*parts: Any, length: int = 16) -> str:
 
     Arrays contribute their dtype, shape and raw bytes, so the same data always gives the same key
     and any changed value, shape or setting gives another. Used to name cache files.
+
+    Parameters
+    ----------
+    *parts : object
+        Dataclasses (hashed with their class and field names), mappings, sequences, plain values,
+        numpy arrays.
+    length : int
+        Hex digits kept.
+
+    Returns
+    -------
+    str
     """
     h = hashlib.sha256()
     for part in parts:

@@ -1,0 +1,143 @@
+"""The one preset registry: every name a notebook, script or command accepts, and what it means.
+
+A *preset* names a scale of the whole reproduction. Each entry says which windows the models train
+on (``data``: the :func:`mglwkd_lite.data.prepare` preset), how the teachers and students are
+trained (``models``: a key of :data:`RECIPES`) and, for the names the ``run`` command takes, which
+sweep of data sets, methods and seeds it runs (``sweep``).
+
+=========  ===============  ==============================================  =========================
+name       data             models                                          sweep
+=========  ===============  ==============================================  =========================
+``quick``  standard         6 epochs on a stratified 25 % of the windows    HAPT, 3 methods, seed 0
+``full``   standard         30 epochs, every window, one thread             -
+``group``  standard         the group's 200 epochs with early stopping      -
+``paper``  standard         ``full``                                        both sets, every method,
+                                                                            seeds 0-2
+=========  ===============  ==============================================  =========================
+
+The notebooks' ``preset`` parameter takes the model presets :data:`MODEL_PRESETS`; the ``run``
+command takes the sweeps :data:`SWEEP_PRESETS`. Every preset trains on the same standard windows
+(:class:`mglwkd_lite.data.DataConfig`) and the same persistence images
+(:class:`mglwkd_lite.topology.PIConfig` at the recipe's ``pi_resolution``).
+
+This module holds plain values only and imports nothing from the package, so every layer (data,
+training, the experiment runner, the command line) can read it. The dataclasses built from it --
+:class:`mglwkd_lite.pipeline.ModelsPreset` and :class:`mglwkd_lite.experiments.ExperimentPreset`
+-- are what cache and run keys hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Recipe",
+    "Sweep",
+    "Preset",
+    "RECIPES",
+    "PRESETS",
+    "MODEL_PRESETS",
+    "SWEEP_PRESETS",
+    "ALL_METHODS",
+]
+
+ALL_METHODS = "all"
+"""A sweep's ``methods`` meaning every method of :data:`mglwkd_lite.distill.METHODS`, in its order."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the teachers and students of a models preset are trained.
+
+    Parameters
+    ----------
+    epochs : int
+        Training epochs (the group's step schedule is scaled to them).
+    patience : int or None
+        Early-stopping patience after the last learning-rate step; None never stops early.
+    threads : int or None
+        CPU threads per training run; None uses every core the process may use.
+    train_fraction : float
+        Seeded, class-stratified share of the training windows used (val and test stay whole).
+    summary : str
+        One line for tables and help texts.
+    """
+
+    epochs: int
+    patience: int | None
+    threads: int | None
+    train_fraction: float
+    summary: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The grid of the experiment runner: data sets x methods x seeds.
+
+    Parameters
+    ----------
+    datasets : tuple of str
+        Packaged data sets (``"hapt"``, ``"spsw"``).
+    methods : tuple of str or str
+        Keys of :data:`mglwkd_lite.distill.METHODS`, or :data:`ALL_METHODS`.
+    seeds : tuple of int
+        Training seeds.
+    """
+
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...] | str
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One name of the registry.
+
+    Parameters
+    ----------
+    name : str
+        The name notebooks, scripts and commands accept.
+    data : str
+        The :func:`mglwkd_lite.data.prepare` preset of the training windows.
+    models : str
+        The key of :data:`RECIPES` the teachers and students are trained with.
+    sweep : Sweep or None
+        The experiment sweep of the name (None: not a ``run`` preset).
+    summary : str
+        One line for tables and help texts.
+    """
+
+    name: str
+    data: str
+    models: str
+    sweep: Sweep | None
+    summary: str
+
+
+RECIPES: dict[str, Recipe] = {
+    "quick": Recipe(6, None, None, 0.25, "CI / Binder: 6 epochs on a stratified 25 % of the training windows"),
+    # The group's step schedule compressed to 30 epochs, one thread per run, so that a sweep fills a
+    # CPU with one run per core (book/reproducing.md).
+    "full": Recipe(30, None, 1, 1.0, "paper scale on a CPU: 30 epochs on every training window, one thread"),
+    "group": Recipe(200, 30, None, 1.0, "the group's recipe: 200 epochs, early stopping after the last step"),
+}
+"""Training recipes by name (architectures are shared: see :class:`mglwkd_lite.pipeline.ModelsPreset`)."""
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("quick", "full", "quick", Sweep(("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,)),
+               "CI / Binder: HAPT; scratch, KD and mGLW-KD; seed 0"),
+        Preset("full", "full", "full", None, RECIPES["full"].summary),
+        Preset("group", "full", "group", None, RECIPES["group"].summary),
+        Preset("paper", "full", "full", Sweep(("hapt", "spsw"), ALL_METHODS, (0, 1, 2)),
+               "the results table: both data sets, every method, seeds 0-2, the full models"),
+    )
+}
+"""Every preset name and what it means for data, models and sweep."""
+
+MODEL_PRESETS: tuple[str, ...] = tuple(RECIPES)
+"""Names of the models presets (the notebooks' ``preset`` parameter): quick, full, group."""
+
+SWEEP_PRESETS: tuple[str, ...] = tuple(name for name, p in PRESETS.items() if p.sweep is not None)
+"""Names of the experiment sweeps (``python -m mglwkd_lite run --preset``): quick, paper."""
