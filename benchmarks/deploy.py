@@ -12,7 +12,7 @@ quantisation calibrated on training windows) -- this records:
 
 Beside it, the paper's motivation: the PI path (persistence images of the window, then the 2-D PI
 teacher) and the 1-D signal teacher, timed the same way. The PI path is measured twice: in this
-project's preset (the trained PI teacher of ``mglwkd_lite.train.train_or_load``, with its accuracy)
+project's preset (the trained PI teacher of ``mglwkd_lite.pipeline.train_or_load``, with its accuracy)
 and in the paper's setting (WRN16-3 on 64 x 64 images; initial weights, as weights do not change the
 cost). The teachers are trained first if they are not cached.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mglwkd_lite import data, deploy, repro, topology, train
+from mglwkd_lite import data, deploy, pipeline, repro, topology
 from mglwkd_lite.models import count_macs, count_parameters, wrn2d
 
 RUNTIMES = {"pytorch": "PyTorch eager", "torchscript": "TorchScript", "onnx": "ONNX Runtime float32",
@@ -75,9 +75,9 @@ def main() -> None:
 
     load_before = os.getloadavg()
     prepared = data.prepare("hapt", args.preset)
-    trained = deploy.load_student("hapt", args.preset, args.method, progress=True)
-    setup = train.ModelsPreset.preset(args.preset)
-    teachers = {k: train.train_or_load(k, "hapt", args.preset, progress=True) for k in ("signal_teacher", "pi_teacher")}
+    trained = pipeline.load_student("hapt", args.preset, args.method, progress=True)
+    setup = pipeline.ModelsPreset.preset(args.preset)
+    teachers = {k: pipeline.train_or_load(k, "hapt", args.preset, progress=True) for k in ("signal_teacher", "pi_teacher")}
     # After training (which may set its own thread count): one thread for every measurement.
     rng = repro.seed_everything(0)
     torch.set_num_threads(1)

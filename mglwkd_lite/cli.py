@@ -9,14 +9,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from .deploy import add_predict_parser
-from .experiments import ExperimentError, experiment_preset, load_results, result_path, run_all, run_key, run_specs
-from .experiments import summary_table
+from .experiments import ExperimentError, experiment_preset, result_path, run_all, run_done, run_specs
+from .presets import SWEEP_PRESETS
+from .report.results import load_runs, seed_summary
 
 __all__ = ["main", "build_parser"]
 
@@ -25,7 +25,7 @@ def _add_run_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("run", help="run an experiment preset (skips runs already in results/)",
                               description="Train and score every (data set, method, seed) of a preset; "
                                           "one JSON per run under RESULTS/<preset>/.")
-    p.add_argument("--preset", default="quick", choices=["quick", "paper"])
+    p.add_argument("--preset", default="quick", choices=list(SWEEP_PRESETS))
     p.add_argument("--datasets", nargs="+", default=None, help="subset of the preset's data sets")
     p.add_argument("--methods", nargs="+", default=None, help="subset of the preset's methods")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="subset of the preset's seeds")
@@ -50,9 +50,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.list:
         for s in specs:
-            path = result_path(args.results, preset, s)
-            done = path.is_file() and json.loads(path.read_text()).get("key") == run_key(preset, s)
-            print(f"{'done' if done else 'todo'}  {s.dataset:5s} {s.method:20s} seed {s.seed}  {path}")
+            done = run_done(args.results, preset, s)
+            print(f"{'done' if done else 'todo'}  {s.dataset:5s} {s.method:20s} seed {s.seed}  "
+                  f"{result_path(args.results, preset, s)}")
         return 0
     records = run_all(preset, n_jobs=args.jobs, results_dir=args.results, specs=specs)
     skipped = sum(bool(r.get("skipped")) for r in records)
@@ -68,11 +68,11 @@ def _add_summary_parser(subparsers: Any) -> None:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    df = load_results(args.results, args.preset)
+    df = load_runs(args.results, args.preset)
     if df.empty:
         print(f"no results under {args.results}", file=sys.stderr)
         return 1
-    print(summary_table(df).round(2).to_string())
+    print(seed_summary(df).round(2).to_string())
     return 0
 
 

@@ -55,7 +55,6 @@ __all__ = [
     "deployed_backends",
     "backend_scores",
     "student_bundle",
-    "load_student",
     "torch_backend",
     "torchscript_backend",
     "onnx_backend",
@@ -561,32 +560,6 @@ def student_bundle(model: Any, prepared: Any, path: str | os.PathLike, metadata:
     meta = {"dataset": prepared.name, "data_key": prepared.key, **dict(metadata or {})}
     return save_bundle(path, model, prepared.normaliser, prepared.classes, window.length, window.stride,
                        load_dataset(prepared.name).rate_hz, meta)
-
-
-def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "scratch", progress: bool = False,
-                 cache_dir: Any = None) -> Any:
-    """The trained 1-D WRN16-1 student to deploy (trained once, then loaded from the cache).
-
-    Parameters
-    ----------
-    dataset : ``"hapt"`` or ``"spsw"``.
-    preset : ``"quick"``, ``"full"`` or ``"group"``.
-    method : ``"scratch"`` (cross-entropy only, :func:`mglwkd_lite.train.train_or_load`) or a
-        distillation method (e.g. ``"mglwkd"``, :func:`mglwkd_lite.distill.distill_or_load`; this trains
-        the teachers first unless they are cached). Either way the shipped network is the plain student.
-
-    Returns
-    -------
-    mglwkd_lite.train.Trained
-        ``model`` in eval mode and its ``metrics`` (``"val"``, ``"test"``).
-    """
-    if method == "scratch":
-        from .train import train_or_load
-
-        return train_or_load("student", dataset, preset, cache_dir=cache_dir, progress=progress)
-    from .distill import distill_or_load
-
-    return distill_or_load(method, dataset, preset, cache_dir=cache_dir, progress=progress).trained
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,7 +34,10 @@ from torch import nn
 
 __all__ = [
     "ModelError",
+    "Ops",
+    "OPS",
     "ModelSpec",
+    "PreActBlock",
     "WideResNet",
     "wrn1d",
     "wrn2d",
@@ -42,7 +45,6 @@ __all__ = [
     "count_parameters",
     "count_macs",
     "PAPER_PARAMETER_COUNTS",
-    "fidelity_table",
 ]
 
 
@@ -245,17 +247,3 @@ PAPER_PARAMETER_COUNTS: dict[tuple[int, int, int, int, int], int] = {
     (2, 16, 1, 3, 14): 175_326,
     (2, 16, 3, 3, 14): 1_550_302,
 }
-
-
-def fidelity_table():
-    """The group's parameter counts next to this implementation's, as a pandas DataFrame."""
-    import pandas as pd
-
-    rows = []
-    for (dim, depth, width, cin, ncls), expected in PAPER_PARAMETER_COUNTS.items():
-        spec = ModelSpec(dim, depth, width, cin, ncls)
-        rows.append({"network": spec.name, "in_channels": cin, "classes": ncls, "group": expected,
-                     "this implementation": count_parameters(build_model(spec))})
-    table = pd.DataFrame(rows)
-    table["equal"] = table["group"] == table["this implementation"]
-    return table

@@ -1,12 +1,13 @@
-"""The one training loop of the project, evaluation, checkpoints and the trained-model cache.
+"""The one training loop of the project: fitting, prediction, evaluation and checkpoints.
 
-Every model in the project is trained by :func:`fit`: the teachers and the scratch student here, and
+Every model in the project is trained by :func:`fit`: the teachers and the scratch student, and
 every distillation method as a configuration of the same loop (a pluggable ``objective`` and
-``extra_modules`` trained jointly with the model, e.g. the global latent workspace).
+``extra_modules`` trained jointly with the model, e.g. the global latent workspace). The cached,
+preset-driven wiring around it (train-or-load, teacher outputs) is :mod:`mglwkd_lite.pipeline`.
 
 Data sets yield dict batches ``{"x": (B, ...), "y": (B,), "index": (B,)}``; ``index`` is the position
 of each sample in its data set, so a distillation objective can look up cached teacher outputs
-(:func:`cached_outputs`) for exactly the windows of the batch.
+(:func:`mglwkd_lite.pipeline.cached_outputs`) for exactly the windows of the batch.
 
 The training recipe is the group's (DESIGN §5): SGD with momentum 0.9, weight decay 1e-4, batch 64,
 learning rate 0.05, then 0.01 after a third and 0.001 after two thirds of the epochs. Unlike the
@@ -17,12 +18,11 @@ are used once, to score the selected model.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -32,16 +32,21 @@ import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from . import repro
-from ._io import atomic_save_npz, atomic_write_with, default_cache_dir, load_npz, stable_hash
-from .data import PRESET_NAMES  # re-exported: scripts take the names from here
+from ._io import atomic_write_with, jsonable, stable_hash
 from .models import ModelSpec, WideResNet, build_model
+from .presets import RECIPES
 
 __all__ = [
     "TrainError",
     "CheckpointError",
     "TrainConfig",
+    "resolve_device",
+    "Batch",
+    "Objective",
+    "Predictor",
     "ArrayDataset",
     "as_dataset",
     "make_loader",
@@ -50,32 +55,23 @@ __all__ = [
     "FitResult",
     "evaluate",
     "predict",
+    "CHECKPOINT_FORMAT",
+    "Checkpoint",
     "save_checkpoint",
+    "read_checkpoint",
     "load_checkpoint",
     "load_model",
-    "Checkpoint",
-    "Trained",
-    "fit_or_load",
-    "cached_outputs",
-    "resolve_device",
-    "KINDS",
-    "ModelsPreset",
-    "ModelData",
-    "model_data",
-    "train_or_load",
-    "teacher_outputs",
-    "results_table",
-    "plot_histories",
-    "plot_confusions",
-    "save_results",
-    "load_results",
 ]
 
 Batch = dict[str, torch.Tensor]
+"""A batch: ``{"x": (B, ...), "y": (B,), "index": (B,)}``."""
 Objective = Callable[[nn.Module, Batch], tuple[torch.Tensor, Mapping[str, float]]]
+"""``objective(model, batch) -> (loss, logs)``."""
 Predictor = Callable[[nn.Module, Batch], torch.Tensor]
+"""``predict_fn(model, batch) -> logits``."""
 
 CHECKPOINT_FORMAT = "mglwkd-lite-checkpoint/1"
+"""The format tag of a checkpoint file."""
 
 
 class TrainError(ValueError):
@@ -96,23 +92,35 @@ class TrainConfig:
 
     Parameters
     ----------
-    epochs : number of epochs (200 in the group's runs).
-    batch_size : training batch size.
-    lr : initial learning rate.
-    lr_steps : ``((fraction, lr), ...)``: from epoch ``int(fraction * epochs)`` on, use ``lr``.
-    momentum, weight_decay : SGD settings.
-    seed : seeds Python, NumPy, PyTorch and the shuffling generator (see :mod:`mglwkd_lite.repro`).
-    patience : stop after this many epochs without a better validation score, counted only once the
-        last learning-rate step has been reached (so a plateau before a step never ends a run);
-        ``None`` never stops early.
-    select_by : validation metric that picks the epoch to keep: ``"macro_f1"`` or ``"accuracy"``.
-    device : ``"auto"`` (CUDA when present, else the CPU), ``"cpu"`` or ``"cuda[:i]"``.
-    threads : CPU threads (``None``: every core the process may use). The same seed *and* the same
-        thread count give identical numbers. On a CPU shared with other busy processes one thread
-        can be much faster than two that wait on each other at every operation (measured for the
-        HAPT student: 3.8 s against 24 s per epoch).
-    eval_batch_size : batch size for validation and prediction (no gradients).
-    channels_last : use the channels-last memory format for 2-D models (faster on CPUs, see
+    epochs : int
+        Number of epochs (200 in the group's runs).
+    batch_size : int
+        Training batch size.
+    lr : float
+        Initial learning rate.
+    lr_steps : tuple of (float, float)
+        ``((fraction, lr), ...)``: from epoch ``int(fraction * epochs)`` on, use ``lr``.
+    momentum, weight_decay : float
+        SGD settings.
+    seed : int
+        Seeds Python, NumPy, PyTorch and the shuffling generator (see :mod:`mglwkd_lite.repro`).
+    patience : int or None
+        Stop after this many epochs without a better validation score, counted only once the last
+        learning-rate step has been reached (so a plateau before a step never ends a run); ``None``
+        never stops early.
+    select_by : {"macro_f1", "accuracy"}
+        Validation metric that picks the epoch to keep.
+    device : str
+        ``"auto"`` (CUDA when present, else the CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    threads : int or None
+        CPU threads (``None``: every core the process may use). The same seed *and* the same thread
+        count give identical numbers. On a CPU shared with other busy processes one thread can be
+        much faster than two that wait on each other at every operation (measured for the HAPT
+        student: 3.8 s against 24 s per epoch).
+    eval_batch_size : int
+        Batch size for validation and prediction (no gradients).
+    channels_last : bool
+        Use the channels-last memory format for 2-D models (faster on CPUs, see
         ``benchmarks/teacher_throughput.py``).
     """
 
@@ -144,17 +152,69 @@ class TrainConfig:
 
     @classmethod
     def full(cls, **changes: Any) -> "TrainConfig":
-        """The group's recipe: 200 epochs, step learning rate, batch 64 (:meth:`ModelsPreset.full`
-        compresses it to 30 epochs without early stopping, on one thread)."""
+        """The defaults: the group's recipe, 200 epochs, step learning rate, batch 64.
+
+        The ``full`` models preset compresses it to 30 epochs without early stopping, on one thread
+        (:data:`mglwkd_lite.presets.RECIPES`).
+
+        Parameters
+        ----------
+        **changes
+            Fields to replace.
+
+        Returns
+        -------
+        TrainConfig
+        """
         return dataclasses.replace(cls(), **changes)
 
     @classmethod
+    def preset(cls, name: str, **changes: Any) -> "TrainConfig":
+        """The training of models preset ``name`` (epochs, patience, threads of its recipe).
+
+        Parameters
+        ----------
+        name : {"quick", "full", "group"}
+            A key of :data:`mglwkd_lite.presets.RECIPES`.
+        **changes
+            Fields to replace.
+
+        Returns
+        -------
+        TrainConfig
+        """
+        if name not in RECIPES:
+            raise TrainError(f"unknown preset {name!r}; expected one of {list(RECIPES)}")
+        recipe = RECIPES[name]
+        return dataclasses.replace(cls(epochs=recipe.epochs, patience=recipe.patience, threads=recipe.threads),
+                                   **changes)
+
+    @classmethod
     def quick(cls, **changes: Any) -> "TrainConfig":
-        """CI / Binder: 6 epochs with the same step schedule (steps after epochs 2 and 4)."""
-        return dataclasses.replace(cls(epochs=6, patience=None), **changes)
+        """CI / Binder: 6 epochs with the same step schedule (steps after epochs 2 and 4).
+
+        Parameters
+        ----------
+        **changes
+            Fields to replace.
+
+        Returns
+        -------
+        TrainConfig
+        """
+        return cls.preset("quick", **changes)
 
     def lr_at(self, epoch: int) -> float:
-        """Learning rate of epoch ``epoch`` (0-based)."""
+        """Learning rate of epoch ``epoch`` (0-based).
+
+        Parameters
+        ----------
+        epoch : int
+
+        Returns
+        -------
+        float
+        """
         lr = self.lr
         for fraction, value in sorted(self.lr_steps):
             if epoch >= int(fraction * self.epochs):
@@ -168,7 +228,17 @@ class TrainConfig:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else the CPU; anything else is passed to ``torch.device``."""
+    """The device of a setting.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` (CUDA when available, else the CPU), or anything ``torch.device`` takes.
+
+    Returns
+    -------
+    torch.device
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -183,6 +253,18 @@ class ArrayDataset(Dataset):
 
     Arrays are wrapped without copying (``torch.from_numpy``). Batches are gathered in one indexing
     operation (``__getitems__``), which is much faster than collating single samples.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor
+        Floating-point samples ``(N, ...)``.
+    y : numpy.ndarray or torch.Tensor
+        Integer class indices ``(N,)``, all >= 0.
+
+    Raises
+    ------
+    TrainError
+        On mismatched lengths, non-float samples or labels that are not class indices.
     """
 
     def __init__(self, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> None:
@@ -210,13 +292,28 @@ class ArrayDataset(Dataset):
         return {"x": self.x[idx], "y": self.y[idx], "index": idx}
 
     def fingerprint(self) -> str:
-        """Hash of the samples and labels (a cache key part)."""
+        """Hash of the samples and labels (a cache key part).
+
+        Returns
+        -------
+        str
+        """
         return stable_hash(self.x.numpy(), self.y.numpy())
 
 
 def as_dataset(data: Any) -> Dataset:
-    """A data set yielding dict samples, from a ``Dataset``, an object with ``.x``/``.y`` (e.g.
-    :class:`mglwkd_lite.data.Windows`) or a pair ``(x, y)``."""
+    """A data set yielding dict samples.
+
+    Parameters
+    ----------
+    data : torch.utils.data.Dataset, object with ``.x`` and ``.y``, or pair ``(x, y)``
+        E.g. a :class:`mglwkd_lite.data.Windows`.
+
+    Returns
+    -------
+    torch.utils.data.Dataset
+        ``data`` itself when it is a ``Dataset``, else an :class:`ArrayDataset`.
+    """
     if isinstance(data, Dataset):
         return data
     if hasattr(data, "x") and hasattr(data, "y"):
@@ -235,7 +332,20 @@ def _collate(items: Any) -> Batch:
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
-    """A ``DataLoader`` of dict batches; shuffling draws from its own ``torch.Generator(seed)``."""
+    """A ``DataLoader`` of dict batches in the main process.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+    batch_size : int
+    shuffle : bool
+        Shuffle with its own ``torch.Generator(seed)`` (global random state is untouched).
+    seed : int
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+    """
     generator = torch.Generator().manual_seed(int(seed)) if shuffle else None
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       collate_fn=_collate, num_workers=0)
@@ -257,6 +367,17 @@ def cross_entropy_objective(model: nn.Module, batch: Batch) -> tuple[torch.Tenso
 
     Every objective has this signature: ``(model, batch) -> (loss, logs)``, ``loss`` a scalar tensor
     to minimise, ``logs`` a dict of floats averaged per epoch into the history (e.g. loss terms).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    batch : dict of str to torch.Tensor
+
+    Returns
+    -------
+    loss : torch.Tensor
+    logs : dict of str to float
+        ``{"ce": loss}``.
     """
     loss = F.cross_entropy(model(batch["x"]), batch["y"])
     return loss, {"ce": float(loss.detach())}
@@ -268,12 +389,17 @@ class FitResult:
 
     Attributes
     ----------
-    best_epoch : 1-based epoch whose weights were kept.
-    val_metrics : :func:`evaluate` output of the kept weights on the validation set.
-    history : one dict per epoch: ``epoch, lr, loss, <objective logs>, val_loss, val_accuracy,
+    best_epoch : int
+        1-based epoch whose weights were kept.
+    val_metrics : dict
+        :func:`evaluate` output of the kept weights on the validation set.
+    history : list of dict
+        One row per epoch: ``epoch, lr, loss, <objective logs>, val_loss, val_accuracy,
         val_macro_f1, seconds``.
-    stopped_early : whether early stopping ended the run.
-    seconds : wall time of the run.
+    stopped_early : bool
+        Whether early stopping ended the run.
+    seconds : float
+        Wall time of the run.
     """
 
     best_epoch: int
@@ -313,24 +439,32 @@ def fit(
 
     Parameters
     ----------
-    model : the network; it is moved to the chosen device and left holding the selected weights.
-    train_set, val_set : data sets of dict samples ``{"x", "y", "index"}`` (or anything
-        :func:`as_dataset` accepts). Training batches are shuffled by a generator seeded with
-        ``cfg.seed``.
-    cfg : :class:`TrainConfig`.
-    objective : ``objective(model, batch) -> (loss, logs)``; default :func:`cross_entropy_objective`.
-        A distillation objective reads ``batch["index"]`` to look up cached teacher outputs.
-    extra_modules : modules trained jointly (their parameters join the optimiser; they follow the
-        model's train/eval mode and device, and their selected-epoch weights are restored too).
-    predict_fn : ``predict_fn(model, batch) -> logits`` used for validation; default ``model(x)``.
-    progress : show a tqdm bar over epochs.
+    model : torch.nn.Module
+        The network; it is moved to the chosen device and left holding the selected weights.
+    train_set, val_set : torch.utils.data.Dataset or anything :func:`as_dataset` accepts
+        Data sets of dict samples ``{"x", "y", "index"}``. Training batches are shuffled by a
+        generator seeded with ``cfg.seed``.
+    cfg : TrainConfig
+    objective : callable, optional
+        ``objective(model, batch) -> (loss, logs)``; default :func:`cross_entropy_objective`. A
+        distillation objective reads ``batch["index"]`` to look up cached teacher outputs.
+    extra_modules : sequence of torch.nn.Module
+        Modules trained jointly (their parameters join the optimiser; they follow the model's
+        train/eval mode and device, and their selected-epoch weights are restored too).
+    predict_fn : callable, optional
+        ``predict_fn(model, batch) -> logits`` used for validation; default ``model(x)``.
+    progress : bool
+        Show a tqdm bar over epochs.
 
     Returns
     -------
     FitResult
-    """
-    from tqdm.auto import tqdm
 
+    Raises
+    ------
+    TrainError
+        On an empty data set or a loss that is not finite.
+    """
     train_set, val_set = as_dataset(train_set), as_dataset(val_set)
     if len(train_set) == 0 or len(val_set) == 0:
         raise TrainError(f"empty data set: {len(train_set)} training and {len(val_set)} validation samples")
@@ -415,9 +549,30 @@ def predict(
     return_features: bool = False,
     channels_last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits ``(N, K)`` and labels ``(N,)`` of a data set in its order, in eval mode.
+    """Logits and labels of a data set in its order, in eval mode (the training state is restored).
 
-    With ``return_features`` (plain models only) also the last-stage features ``(N, C, ...)``.
+    Parameters
+    ----------
+    model : torch.nn.Module
+    data : torch.utils.data.Dataset or anything :func:`as_dataset` accepts
+    batch_size : int
+    device : torch.device or str, optional
+        Default: the device of the model's parameters.
+    predict_fn : callable, optional
+        ``predict_fn(model, batch) -> logits``; default ``model(x)``.
+    return_features : bool
+        Also return the last-stage features (plain models only: ``model(x, return_features=True)``).
+    channels_last : bool
+        Feed 4-D inputs in the channels-last memory format.
+
+    Returns
+    -------
+    logits : numpy.ndarray
+        ``(N, K)`` float32.
+    y : numpy.ndarray
+        ``(N,)`` labels.
+    features : numpy.ndarray
+        ``(N, C, ...)``, only with ``return_features``.
     """
     dataset = as_dataset(data)
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -451,10 +606,21 @@ def evaluate(
 ) -> dict[str, Any]:
     """Accuracy, macro F1, confusion matrix and cross-entropy of ``model`` on ``data`` (scikit-learn).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+    data : torch.utils.data.Dataset or anything :func:`as_dataset` accepts
+    batch_size : int
+    device : torch.device or str, optional
+    predict_fn : callable, optional
+    channels_last : bool
+        As in :func:`predict`.
+
     Returns
     -------
-    dict with ``accuracy`` and ``macro_f1`` (floats), ``confusion`` (K, K) int array (rows: true
-    class, columns: predicted; K = number of logits), ``loss`` (mean cross-entropy) and ``n``.
+    dict
+        ``accuracy`` and ``macro_f1`` (float), ``confusion`` (K, K) int array (rows: true class,
+        columns: predicted; K = number of logits), ``loss`` (mean cross-entropy) and ``n`` (int).
     """
     logits, y = predict(model, data, batch_size=batch_size, device=device, predict_fn=predict_fn,
                         channels_last=channels_last)
@@ -473,25 +639,22 @@ def evaluate(
 # checkpoints
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        return obj.item()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 @dataclass
 class Checkpoint:
-    """What a checkpoint holds besides the weights (all plain JSON values)."""
+    """What a checkpoint holds besides the weights (all plain JSON values).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    spec : dict or None
+        The :class:`mglwkd_lite.models.ModelSpec` fields, None for a model without one.
+    config, metrics : dict
+    history : list of dict
+    versions : dict of str to str
+        Package versions at training time.
+    machine : dict
+        The machine the model was trained on.
+    """
 
     path: Path
     spec: dict[str, Any] | None
@@ -515,24 +678,58 @@ def save_checkpoint(
 
     The file is a plain dict of tensors and JSON strings, so :func:`load_checkpoint` can read it with
     ``torch.load(weights_only=True)`` (no unpickling of arbitrary objects).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    model : torch.nn.Module
+        Its ``spec`` (when it has one) is stored to rebuild it (:func:`load_model`).
+    config, metrics : object
+        Anything :func:`mglwkd_lite._io.jsonable` converts.
+    history : sequence of mapping
+    extra_modules : sequence of torch.nn.Module
+        Jointly trained modules whose weights are stored too.
+
+    Returns
+    -------
+    pathlib.Path
     """
     spec = getattr(model, "spec", None)
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "spec": json.dumps(_jsonable(spec)) if spec is not None else "null",
+        "spec": json.dumps(jsonable(spec)) if spec is not None else "null",
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "extra_state_dicts": [{k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
                               for m in extra_modules],
-        "config": json.dumps(_jsonable(config)),
-        "metrics": json.dumps(_jsonable(metrics)),
-        "history": json.dumps(_jsonable(list(history))),
+        "config": json.dumps(jsonable(config)),
+        "metrics": json.dumps(jsonable(metrics)),
+        "history": json.dumps(jsonable(list(history))),
         "versions": json.dumps(repro.versions()),
-        "machine": json.dumps(_jsonable(repro.machine())),
+        "machine": json.dumps(jsonable(repro.machine())),
     }
     return atomic_write_with(path, lambda fh: torch.save(payload, fh))
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw content of a checkpoint written by :func:`save_checkpoint`, read without unpickling.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    dict
+        ``format``, ``spec``, ``config``, ``metrics``, ``history``, ``versions`` and ``machine`` as
+        JSON strings, ``state_dict`` and ``extra_state_dicts`` as tensors.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing, unreadable (truncated, not a torch file, holding objects other
+        than weights) or not a checkpoint.
+    """
+    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
@@ -563,16 +760,27 @@ def _describe_mismatch(model: nn.Module, state: Mapping[str, torch.Tensor]) -> s
 def load_checkpoint(path: str | Path, model: nn.Module, extra_modules: Sequence[nn.Module] = ()) -> Checkpoint:
     """Load weights into ``model`` (and ``extra_modules``) and return the stored information.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    model : torch.nn.Module
+    extra_modules : sequence of torch.nn.Module
+        As many as were saved, in the same order.
+
+    Returns
+    -------
+    Checkpoint
+
     Raises
     ------
     CheckpointError
         When the file is missing or unreadable, or was saved from another architecture.
     """
     path = Path(path)
-    payload = _read(path)
+    payload = read_checkpoint(path)
     spec = json.loads(payload["spec"])
     own_spec = getattr(model, "spec", None)
-    if spec is not None and own_spec is not None and _jsonable(own_spec) != spec:
+    if spec is not None and own_spec is not None and jsonable(own_spec) != spec:
         raise CheckpointError(
             f"checkpoint {path} was saved from {ModelSpec(**spec).name} with {spec['in_channels']} input "
             f"channels and {spec['num_classes']} classes, but the model is {own_spec.name} with "
@@ -594,432 +802,26 @@ def load_checkpoint(path: str | Path, model: nn.Module, extra_modules: Sequence[
 
 
 def load_model(path: str | Path) -> tuple[WideResNet, Checkpoint]:
-    """Rebuild the network stored in a checkpoint (needs only :mod:`mglwkd_lite.models`) in eval mode."""
-    payload = _read(Path(path))
+    """Rebuild the network stored in a checkpoint (needs only :mod:`mglwkd_lite.models`) in eval mode.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    model : mglwkd_lite.models.WideResNet
+    info : Checkpoint
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`load_checkpoint`, or when the checkpoint holds no architecture.
+    """
+    payload = read_checkpoint(path)
     spec = json.loads(payload["spec"])
     if spec is None:
         raise CheckpointError(f"checkpoint {path} holds no architecture; build the model and use load_checkpoint")
     model = build_model(ModelSpec(**spec))
     info = load_checkpoint(path, model)
     return model.eval(), info
-
-
-# --------------------------------------------------------------------------------------------------
-# the trained-model cache
-
-
-@dataclass
-class Trained:
-    """A trained (or cache-loaded) model with its metrics.
-
-    Attributes
-    ----------
-    model : the network holding the selected weights, in eval mode.
-    metrics : ``{"val": {...}, "test": {...}, "best_epoch": int, "seconds": float, ...}``; the
-        per-split dicts are :func:`evaluate` outputs (``confusion`` as a NumPy array).
-    history : per-epoch rows (see :class:`FitResult`).
-    checkpoint : path of the checkpoint file.
-    key : the cache key (hash of model spec, training config and data).
-    from_cache : whether the model was loaded instead of trained.
-    extra_modules : the jointly trained modules, holding their selected weights.
-    """
-
-    model: nn.Module
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    checkpoint: Path
-    key: str
-    from_cache: bool
-    extra_modules: tuple[nn.Module, ...] = field(default_factory=tuple)
-
-
-def _restore_arrays(metrics: dict[str, Any]) -> dict[str, Any]:
-    out = dict(metrics)
-    for split, value in metrics.items():
-        if isinstance(value, dict) and "confusion" in value:
-            out[split] = {**value, "confusion": np.asarray(value["confusion"], dtype=np.int64)}
-    return out
-
-
-def fit_or_load(
-    tag: str,
-    key_parts: Any,
-    model: nn.Module,
-    train_set: Any,
-    val_set: Any,
-    cfg: TrainConfig,
-    *,
-    test_set: Any = None,
-    objective: Objective | None = None,
-    extra_modules: Sequence[nn.Module] = (),
-    predict_fn: Predictor | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    retrain: bool = False,
-) -> Trained:
-    """Train with :func:`fit` and cache the checkpoint, or load it if this exact run is cached.
-
-    The cache key is ``stable_hash(tag, key_parts, cfg)``: ``key_parts`` must name everything else
-    that shapes the result (model spec, data fingerprint, objective settings). Build ``model`` and
-    ``extra_modules`` right after ``repro.seed_everything(cfg.seed)`` so that the initial weights
-    are fixed by the seed too. The checkpoint is ``<cache>/models/<tag>-<key>.pt``.
-    """
-    key = stable_hash(tag, key_parts, cfg)
-    path = Path(cache_dir or default_cache_dir()) / "models" / f"{tag}-{key}.pt"
-    if path.is_file() and not retrain:
-        info = load_checkpoint(path, model, extra_modules)
-        for m in (model, *extra_modules):
-            m.eval()
-        return Trained(model, _restore_arrays(info.metrics), info.history, path, key, True, tuple(extra_modules))
-    result = fit(model, train_set, val_set, cfg, objective, extra_modules, predict_fn=predict_fn,
-                 progress=progress)
-    device = next(model.parameters()).device
-    metrics: dict[str, Any] = {"val": result.val_metrics, "best_epoch": result.best_epoch,
-                               "input_shape": list(as_dataset(train_set)[0]["x"].shape),
-                               "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                               "seconds": result.seconds}
-    if test_set is not None:
-        metrics["test"] = evaluate(model, test_set, batch_size=cfg.eval_batch_size, device=device,
-                                   predict_fn=predict_fn, channels_last=cfg.channels_last)
-    config = {"tag": tag, "key_parts": key_parts, "train": cfg}
-    save_checkpoint(path, model, config, metrics, history=result.history, extra_modules=extra_modules)
-    return Trained(model, _restore_arrays(_jsonable(metrics)), result.history, path, key, False,
-                   tuple(extra_modules))
-
-
-def cached_outputs(
-    trained: Trained,
-    data: Any,
-    *,
-    cache_dir: str | Path | None = None,
-    batch_size: int = 256,
-    feature_dtype: str = "float32",
-) -> dict[str, np.ndarray]:
-    """A trained model's logits and last-stage features on a data set, computed once and cached.
-
-    Row ``i`` belongs to sample ``i`` of ``data`` (the ``index`` of its batches), so a distillation
-    objective looks teacher outputs up by ``batch["index"]``.
-
-    Returns
-    -------
-    dict with ``logits`` (N, K) float32, ``features`` (N, C, T') or (N, C, H', W') in
-    ``feature_dtype``, and ``y`` (N,) int64 (to check alignment).
-    """
-    dataset = as_dataset(data)
-    fingerprint = dataset.fingerprint() if hasattr(dataset, "fingerprint") else stable_hash(len(dataset))
-    path = (Path(cache_dir or default_cache_dir()) / "outputs"
-            / f"{trained.checkpoint.stem}-{stable_hash(fingerprint, feature_dtype)}.npz")
-    if path.is_file():
-        return load_npz(path)
-    channels_last = getattr(getattr(trained.model, "spec", None), "dim", 1) == 2
-    logits, y, feats = predict(trained.model, dataset, batch_size=batch_size, return_features=True,
-                               channels_last=channels_last)
-    arrays = {"logits": logits.astype(np.float32), "features": feats.astype(feature_dtype), "y": y.astype(np.int64)}
-    atomic_save_npz(path, **arrays)
-    return arrays
-
-
-# --------------------------------------------------------------------------------------------------
-# the teachers and the scratch student (notebook 03; reused by notebooks 04, 05 and 07)
-
-#: The three models trained before distillation: name -> (input, description).
-KINDS: dict[str, str] = {
-    "signal_teacher": "1-D WRN on the normalised windows (N, 3, T)",
-    "pi_teacher": "2-D WRN on the persistence images (N, 3, R, R) of the same windows",
-    "student": "1-D WRN16-1 on the windows, trained from scratch (the baseline the KD student must beat)",
-}
-
-
-@dataclass(frozen=True)
-class ModelsPreset:
-    """Architectures, inputs and training of the teachers and the scratch student.
-
-    Parameters
-    ----------
-    train : the training recipe (:class:`TrainConfig`).
-    signal_teacher, pi_teacher, student : ``(depth, width)`` of each WideResNet.
-    pi_resolution : persistence-image size ``R`` for the PI teacher (images are ``3 x R x R``).
-    train_fraction : seeded, class-stratified share of the training windows used (val and test are
-        always whole). The same subset, in the same order, is used by every model of a preset, so
-        cached teacher outputs line up with the student's training windows.
-
-    Notes
-    -----
-    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``, stored result
-    on one thread): a 2-D WRN16-3 on 64 x 64 images trains at 5.9 windows/s, a WRN16-1 on 32 x 32
-    images in the channels-last format at 189 windows/s (the 1-D WRN16-3 signal teacher: 150, the
-    1-D WRN16-1 student: 692). Every preset therefore uses the WRN16-1 at 32 x 32 (the paper: WRN16-3
-    at 64 x 64; ``ModelsPreset.group(pi_teacher=(16, 3), pi_resolution=64)`` on a GPU).
-    """
-
-    train: TrainConfig = field(default_factory=TrainConfig.full)
-    signal_teacher: tuple[int, int] = (16, 3)
-    pi_teacher: tuple[int, int] = (16, 1)
-    student: tuple[int, int] = (16, 1)
-    pi_resolution: int = 32
-    train_fraction: float = 1.0
-
-    @classmethod
-    def full(cls, **changes: Any) -> "ModelsPreset":
-        """The paper-scale run on a CPU: every training window, the group's step schedule
-        compressed to 30 epochs (no early stopping), one training thread per run.
-
-        The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
-        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep
-        out of reach; notebook 03 sets the HAPT scratch student of both schedules side by side
-        (records in ``results/teachers_group`` and ``results/teachers_full``).
-        """
-        return dataclasses.replace(cls(train=TrainConfig.full(epochs=30, patience=None, threads=1)), **changes)
-
-    @classmethod
-    def group(cls, **changes: Any) -> "ModelsPreset":
-        """The group's recipe as published: 200 epochs, early stopping after the last step (a GPU run)."""
-        return dataclasses.replace(cls(), **changes)
-
-    @classmethod
-    def quick(cls, **changes: Any) -> "ModelsPreset":
-        """CI / Binder: 6 epochs on a stratified 25 % of the training windows (same architectures)."""
-        return dataclasses.replace(cls(train=TrainConfig.quick(), train_fraction=0.25), **changes)
-
-    @classmethod
-    def preset(cls, name: str | "ModelsPreset") -> "ModelsPreset":
-        """``"quick"``, ``"full"`` or ``"group"`` (a :class:`ModelsPreset` is returned as is)."""
-        if isinstance(name, ModelsPreset):
-            return name
-        if name not in PRESET_NAMES:
-            raise TrainError(f"unknown preset {name!r}; expected one of {list(PRESET_NAMES)}")
-        return getattr(cls, name)()
-
-    def architecture(self, kind: str) -> tuple[int, int, int]:
-        """``(dim, depth, width)`` of a model kind."""
-        _check_kind(kind)
-        depth, width = getattr(self, kind)
-        return (2 if kind == "pi_teacher" else 1), depth, width
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise TrainError(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}")
-
-
-@dataclass
-class ModelData:
-    """The inputs of one model kind on one data set (see :func:`model_data`).
-
-    ``train``/``val``/``test`` are :class:`ArrayDataset` s; ``train`` sample ``i`` is training window
-    ``i`` for every kind of the same preset (windows for the 1-D models, their images for the PI
-    teacher). ``spec`` is the network to train, ``key`` hashes the data and the input settings.
-    """
-
-    kind: str
-    dataset: str
-    train: ArrayDataset
-    val: ArrayDataset
-    test: ArrayDataset
-    classes: tuple[str, ...]
-    spec: ModelSpec
-    key: str
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """One sample's shape, e.g. ``(3, 128)`` or ``(3, 32, 32)``."""
-        return tuple(self.train.x.shape[1:])
-
-
-def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
-               cache_dir: str | Path | None = None) -> ModelData:
-    """Training, validation and test inputs of ``kind`` on ``dataset`` ("hapt" or "spsw").
-
-    Windows come from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
-    gets their persistence images from :func:`mglwkd_lite.topology.cached_persistence_images`
-    (stored under ``cache_dir``, default ``.cache/``).
-    """
-    from .data import prepare
-    from .topology import PIConfig, cached_persistence_images
-
-    _check_kind(kind)
-    setup = ModelsPreset.preset(preset)
-    data_preset = "quick" if preset == "quick" else "full"
-    prepared = prepare(dataset, data_preset)
-    train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
-    parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
-    key_parts: list[Any] = [prepared.key, setup.train_fraction]
-    if kind == "pi_teacher":
-        pi_cfg = PIConfig(resolution=setup.pi_resolution)
-        arrays = {k: (cached_persistence_images(w.x, pi_cfg, cache_dir=cache_dir, progress=False), w.y) for k, w in parts.items()}
-        key_parts.append(pi_cfg)
-    else:
-        arrays = {k: (w.x, w.y) for k, w in parts.items()}
-    dim, depth, width = setup.architecture(kind)
-    spec = ModelSpec(dim, depth, width, int(train_w.x.shape[1]), len(prepared.classes))
-    sets = {k: ArrayDataset(np.asarray(x), np.asarray(y)) for k, (x, y) in arrays.items()}
-    return ModelData(kind, dataset, sets["train"], sets["val"], sets["test"], tuple(prepared.classes), spec,
-                     stable_hash(*key_parts))
-
-
-def train_or_load(
-    kind: str,
-    dataset: str,
-    preset: str | ModelsPreset = "quick",
-    *,
-    seed: int = 0,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    retrain: bool = False,
-) -> Trained:
-    """Train a teacher or the scratch student, or load it from the cache.
-
-    Parameters
-    ----------
-    kind : ``"signal_teacher"``, ``"pi_teacher"`` or ``"student"`` (see :data:`KINDS`).
-    dataset : ``"hapt"`` or ``"spsw"``.
-    preset : ``"quick"``, ``"full"``, ``"group"`` or a :class:`ModelsPreset`.
-    seed : training seed (initial weights, shuffling).
-    cache_dir : cache root (default ``.cache/`` at the repository root).
-    progress : tqdm bar over the epochs while training.
-    retrain : train even when a checkpoint is cached (and replace it).
-
-    Returns
-    -------
-    Trained
-        ``metrics["val"]`` and ``metrics["test"]`` of the epoch selected on the validation subjects.
-        The cache key hashes the architecture, the training config (seed included) and the data, so
-        notebooks 03, 04, 05 and 07 share one trained model per setting.
-    """
-    setup = ModelsPreset.preset(preset)
-    data = model_data(kind, dataset, setup, cache_dir)
-    cfg = dataclasses.replace(setup.train, seed=seed)
-    repro.seed_everything(seed)  # fixes the initial weights
-    model = build_model(data.spec)
-    return fit_or_load(kind, {"spec": data.spec, "data": data.key}, model, data.train, data.val, cfg,
-                       test_set=data.test, cache_dir=cache_dir, progress=progress, retrain=retrain)
-
-
-def teacher_outputs(
-    kind: str,
-    dataset: str,
-    preset: str | ModelsPreset = "quick",
-    *,
-    seed: int = 0,
-    cache_dir: str | Path | None = None,
-    feature_dtype: str = "float32",
-    progress: bool = True,
-) -> dict[str, np.ndarray]:
-    """A trained model's logits ``(N, K)`` and last-stage features on the training set (cached).
-
-    Row ``i`` belongs to training window ``i`` of :func:`model_data` for the same ``dataset`` and
-    ``preset`` (the ``batch["index"]`` of the student's training batches). Trains the model first if
-    it is not cached. See :func:`cached_outputs` for the returned arrays.
-    """
-    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
-    data = model_data(kind, dataset, preset, cache_dir)
-    return cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
-
-
-def results_table(trained: Mapping[tuple[str, str], Trained], split: str = "test"):
-    """One row per ``(dataset, kind)``: accuracy, macro F1, parameters, MACs per window, best epoch.
-
-    Parameters
-    ----------
-    trained : ``{(dataset, kind): Trained}``.
-    split : ``"test"`` or ``"val"``.
-
-    Returns
-    -------
-    pandas.DataFrame indexed by (dataset, model).
-    """
-    import pandas as pd
-
-    from .models import count_macs, count_parameters
-
-    rows = []
-    for (dataset, kind), t in trained.items():
-        spec = t.model.spec
-        shape = tuple(t.metrics["input_shape"])
-        rows.append({
-            "dataset": dataset, "model": kind, "network": spec.name,
-            "input": " x ".join(map(str, shape)),
-            "accuracy": t.metrics[split]["accuracy"], "macro_f1": t.metrics[split]["macro_f1"],
-            "params": count_parameters(t.model), "MACs": count_macs(t.model, (1, *shape)),
-            "best_epoch": t.metrics["best_epoch"],
-        })
-    return pd.DataFrame(rows).set_index(["dataset", "model"])
-
-
-def plot_histories(trained: Mapping[str, Trained]):
-    """Learning curves: training loss and validation macro F1 per epoch, one line per model.
-
-    Returns the matplotlib figure (two panels); the selected epoch of each model is marked.
-    """
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(10, 3.5))
-    for name, t in trained.items():
-        epochs = [row["epoch"] for row in t.history]
-        line, = ax_loss.plot(epochs, [row["loss"] for row in t.history], marker="o", ms=3, label=name)
-        ax_f1.plot(epochs, [row["val_macro_f1"] for row in t.history], marker="o", ms=3, color=line.get_color())
-        best = t.metrics["best_epoch"]
-        ax_f1.plot([best], [t.history[best - 1]["val_macro_f1"]], marker="*", ms=12, color=line.get_color())
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
-    ax_f1.set(xlabel="epoch", ylabel="macro F1", title="Validation macro F1 (star: selected epoch)")
-    ax_loss.legend()
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], split: str = "test"):
-    """Row-normalised confusion matrices (true class in rows), one panel per model."""
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 4.2), squeeze=False)
-    for ax, (name, t) in zip(axes[0], trained.items()):
-        cm = np.asarray(t.metrics[split]["confusion"], dtype=float)
-        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-        ConfusionMatrixDisplay(cm, display_labels=[c[:10] for c in classes]).plot(
-            ax=ax, colorbar=False, values_format=".2f", xticks_rotation=60)
-        ax.set_title(f"{name} ({split} F1 {t.metrics[split]['macro_f1']:.3f})")
-    fig.tight_layout()
-    return fig
-
-
-def save_results(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:
-    """Record trained models' metrics, configs, histories and versions as plain files.
-
-    Writes ``<folder>/metrics.json`` (per ``dataset/kind``: validation and test metrics of the
-    selected epoch, best epoch, network, training config, checkpoint key; plus package versions and
-    machine) and ``<folder>/history_<dataset>_<kind>.csv`` (one row per epoch). Returns ``folder``.
-    """
-    import pandas as pd
-
-    from ._io import atomic_write_text
-
-    folder = Path(folder)
-    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "models": {}}
-    for (dataset, kind), t in trained.items():
-        info = load_checkpoint(t.checkpoint, copy.deepcopy(t.model), t.extra_modules)
-        record["models"][f"{dataset}/{kind}"] = {
-            "network": t.model.spec.name, "key": t.key, "config": info.config,
-            **{k: _jsonable(v) for k, v in t.metrics.items()},
-            "trained_with": info.versions, "trained_on": info.machine,
-        }
-        table = pd.DataFrame(t.history)
-        atomic_write_text(folder / f"history_{dataset}_{kind}.csv", table.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(folder / "metrics.json", json.dumps(record, indent=1) + "\n")
-    return folder
-
-
-def load_results(folder: str | Path):
-    """The table recorded by :func:`save_results`: one row per ``dataset/kind`` (test metrics of the
-    epoch selected on validation, best epoch, epochs run), as a pandas DataFrame."""
-    import pandas as pd
-
-    record = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
-    rows = []
-    for name, m in record["models"].items():
-        dataset, kind = name.split("/", 1)
-        rows.append({"dataset": dataset, "model": kind, "network": m["network"],
-                     "epochs": m["config"]["train"]["epochs"], "epochs run": m["epochs_run"],
-                     "best epoch": m["best_epoch"], "test accuracy": m["test"]["accuracy"],
-                     "test macro F1": m["test"]["macro_f1"], "val macro F1": m["val"]["macro_f1"]})
-    return pd.DataFrame(rows).set_index(["dataset", "model"])

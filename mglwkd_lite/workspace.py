@@ -66,7 +66,6 @@ __all__ = [
     "kts_as_kis",
     "common_shape",
     "token_shape",
-    "shape_table",
 ]
 
 
@@ -456,37 +455,3 @@ class ResidualStudent(nn.Module):
         _, feats = self.student(x, return_features=True)
         enhanced, _ = self.workspace.transfer_without_teachers(feats)
         return self.student.fc(torch.flatten(self.student.pool(enhanced), 1))
-
-
-def shape_table(teacher_shapes: Sequence[Sequence[int]], student_shape: Sequence[int],
-                cfg: WorkspaceConfig = WorkspaceConfig(), batch: int = 2):
-    """The shape of every piece of a workspace for given feature shapes, as a pandas DataFrame.
-
-    Builds the workspace and runs it once on zeros (``batch`` windows). Rows: each network's feature
-    map and tokens, the slots, each KIS, the KTS and the enhanced student features; the last row gives
-    the workspace's parameter count.
-    """
-    import pandas as pd
-
-    ws = GlobalWorkspace(teacher_shapes, student_shape, cfg).eval()
-    feats = [torch.zeros(batch, *s) for s in teacher_shapes]
-    with torch.no_grad():
-        out = ws(feats, torch.zeros(batch, *student_shape))
-    names = ["signal teacher", "PI teacher"] if len(teacher_shapes) == 2 else [f"teacher {i + 1}" for i in range(len(teacher_shapes))]
-    rows = []
-    for name, s, pre in zip(names, teacher_shapes, ws.teacher_pre):
-        rows.append((f"{name} features", (batch, *s), "last-stage feature map"))
-        rows.append((f"{name} tokens", (batch, ws.tokens, ws.dim),
-                     "positions only" if pre.is_identity_shape else "projected (MLP + LayerNorm) + positions"))
-    rows.append(("student features", (batch, *student_shape), "last-stage feature map"))
-    rows.append(("student tokens", tuple(out.student_tokens.shape), "positions only (already L x D)"))
-    rows.append(("slots", tuple(out.slots.shape), f"{cfg.num_slots} slots after {cfg.num_iters} iteration(s)"))
-    for name, k in zip(names, out.kis):
-        rows.append((f"KIS, {name}", tuple(k.shape), "softmax over slots: columns sum to 1"))
-    rows.append(("KTS", tuple(out.kts.shape), f"{cfg.num_heads} heads averaged: rows sum to 1"))
-    rows.append(("enhanced student features", tuple(out.enhanced_features.shape), "features + transfer (residual)"))
-    table = pd.DataFrame(rows, columns=["piece", "shape", "note"]).set_index("piece")
-    table["shape"] = [" x ".join(map(str, s)) for s in table["shape"]]
-    n_params = sum(p.numel() for p in ws.parameters())
-    table.loc["workspace parameters"] = [f"{n_params:,}", "trained jointly with the student, not shipped"]
-    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,11 @@ import pytest
 import torch
 
 from mglwkd_lite import distill as D
+from mglwkd_lite import pipeline
 from mglwkd_lite.models import wrn1d, wrn2d
+from mglwkd_lite.report import distillation as R
+from mglwkd_lite.report import workspace as RW
+from mglwkd_lite.train import TrainConfig, read_checkpoint
 from mglwkd_lite.workspace import kts_as_kis
 
 
@@ -206,19 +211,19 @@ def _fake_result(name, acc, f1, residual=None):
     metrics = {"test": {"accuracy": acc, "macro_f1": f1}, "best_epoch": 3, "seconds": 1.0}
     trained = SimpleNamespace(metrics=metrics, history=[])
     res = None if residual is None else {"test": {"accuracy": residual[0], "macro_f1": residual[1]}}
-    return D.Distilled(D.method(name), trained, None, res)
+    return pipeline.Distilled(D.method(name), trained, None, res)
 
 
 def test_tables_and_figures():
     import matplotlib
 
     matplotlib.use("Agg")
-    table = D.results_table({"scratch": _fake_result("scratch", 0.8, 0.75),
+    table = R.distilled_table({"scratch": _fake_result("scratch", 0.8, 0.75),
                              "mglwkd": _fake_result("mglwkd", 0.85, 0.8, residual=(0.84, 0.79))})
     assert list(table.index) == ["scratch", "mglwkd"]
     assert np.isnan(table.loc["scratch", "residual_accuracy"]) and table.loc["mglwkd", "residual_macro_f1"] == 0.79
-    assert D.plot_results(table).axes
-    methods = D.methods_table()
+    assert R.plot_distilled(table).axes
+    methods = R.methods_table()
     assert list(methods.index) == list(D.METHODS)
     assert methods.loc["kd_two_fixed", "alpha (signal KD weight)"] == "0.3"
     assert methods.loc["mglwkd", "alpha (signal KD weight)"] == "dynamic [0.2, 0.8]"
@@ -228,13 +233,13 @@ def test_tables_and_figures():
     kts = rng.dirichlet(np.ones(5), size=(6, 8))  # (n, L, K)
     d = np.stack([((kts.transpose(0, 2, 1) - kis[:, t]) ** 2).mean((1, 2)) for t in range(2)], 1)
     maps = {"kis": kis, "kts": kts, "d": d, "y": np.array([0, 0, 1, 1, 1, 2])}
-    listening = D.listening_by_class(maps, ["a", "b", "c", "unused"])
+    listening = RW.listening_by_class(maps, ["a", "b", "c", "unused"])
     assert list(listening.index) == ["a", "b", "c"] and listening["windows"].sum() == 6
     assert listening["alpha"].between(D.ALPHA_FLOOR, D.ALPHA_CAP).all()
     np.testing.assert_allclose(listening.loc["b", "d_pi"], d[2:5, 1].mean())
-    assert len(D.plot_maps(maps, [0, 2], ["a", "b", "c"]).axes) == 7  # 2 x 3 panels + colour bar
+    assert len(RW.plot_maps(maps, [0, 2], ["a", "b", "c"]).axes) == 7  # 2 x 3 panels + colour bar
     history = [{"epoch": e, "alpha": 0.5, "kis_dist_1": 0.1, "kis_dist_2": 0.2} for e in (1, 2)]
-    assert len(D.plot_coefficient(history).axes) == 2
+    assert len(RW.plot_coefficient(history).axes) == 2
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -243,17 +248,15 @@ def test_tables_and_figures():
 @pytest.mark.slow
 def test_distill_or_load_end_to_end_and_cache(tmp_path):
     """A tiny preset on real HAPT windows: teachers, annealed mGLW-KD, residual scores, cache reload."""
-    from mglwkd_lite import train
-
-    setup = train.ModelsPreset(train=train.TrainConfig.quick(epochs=1), signal_teacher=(10, 1),
+    setup = pipeline.ModelsPreset(train=TrainConfig.quick(epochs=1), signal_teacher=(10, 1),
                                pi_teacher=(10, 1), student=(10, 1), pi_resolution=32, train_fraction=0.02)
     kwargs = dict(cache_dir=tmp_path, progress=False, threads=1)
-    first = D.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
+    first = pipeline.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
     assert not first.trained.from_cache and first.workspace is not None
     assert set(first.residual_metrics) == {"val", "test"}
     assert 0.0 <= first.trained.metrics["test"]["accuracy"] <= 1.0
     assert D.ALPHA_FLOOR <= first.history[0]["alpha"] <= D.ALPHA_CAP
-    again = D.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
+    again = pipeline.distill_or_load("mglwkd_anneal", "hapt", setup, **kwargs)
     assert again.trained.from_cache
     assert again.residual_metrics["test"]["accuracy"] == first.residual_metrics["test"]["accuracy"]
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
@@ -265,18 +268,13 @@ def test_distill_or_load_end_to_end_and_cache(tmp_path):
 def test_distillation_trains_with_the_presets_thread_count(tmp_path):
     """``threads=None`` keeps the preset's count (the paper preset's one thread per run), an explicit
     value overrides it; both end up in the checkpoint's config and so in the cache key."""
-    import json
-
-    from mglwkd_lite import train
-
-    setup = train.ModelsPreset(train=train.TrainConfig.quick(epochs=1, threads=1), signal_teacher=(10, 1),
+    setup = pipeline.ModelsPreset(train=TrainConfig.quick(epochs=1, threads=1), signal_teacher=(10, 1),
                                pi_teacher=(10, 1), student=(10, 1), pi_resolution=32, train_fraction=0.02)
-    kept = D.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False)
-    changed = D.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False, threads=2)
+    kept = pipeline.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False)
+    changed = pipeline.distill_or_load("kd_signal", "hapt", setup, cache_dir=tmp_path, progress=False, threads=2)
 
     def threads(result):
-        payload = torch.load(result.trained.checkpoint, map_location="cpu", weights_only=True)
-        return json.loads(payload["config"])["train"]["threads"]
+        return json.loads(read_checkpoint(result.trained.checkpoint)["config"])["train"]["threads"]
 
     assert threads(kept) == 1 and threads(changed) == 2
     assert kept.trained.key != changed.trained.key

@@ -1,16 +1,23 @@
-"""The experiment runner: one JSON per run, skip when done, rerun when a setting changes, tables."""
+"""The experiment runner: one JSON per run, skip when done, rerun when a setting changes; the tables of
+the records (mglwkd_lite.report.results) and the judging of the claims (mglwkd_lite.claims)."""
 
 import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from mglwkd_lite.claims import CLAIMS, claims_table, headline, paired_difference, verdict
+from mglwkd_lite.distill import METHODS
 from mglwkd_lite.experiments import (
-    ExperimentError, ExperimentPreset, RunSpec, experiment_preset, load_results, result_path,
-    robustness_table, run_all, run_key, run_specs, summary_table,
+    ExperimentError, ExperimentPreset, RunSpec, experiment_preset, record_paths, result_path, run_all, run_done,
+    run_key, run_specs,
 )
-from mglwkd_lite.train import ModelsPreset, TrainConfig
+from mglwkd_lite.pipeline import ModelsPreset
+from mglwkd_lite.presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
+from mglwkd_lite.report.results import load_runs, robustness_table, seed_summary, shown_preset
+from mglwkd_lite.train import TrainConfig
 
 TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1), train_fraction=0.04)
 
@@ -34,11 +41,21 @@ def test_presets_cover_the_results_table():
         experiment_preset("huge")
 
 
+def test_one_registry_names_every_preset():
+    assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper")
+    quick, paper = experiment_preset("quick"), experiment_preset("paper")
+    assert quick == ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
+    assert paper == ExperimentPreset("paper", ("hapt", "spsw"), tuple(METHODS), (0, 1, 2), "full")
+    assert paper.models_preset() == ModelsPreset.full() and quick.models_preset() == ModelsPreset.quick()
+    assert all(p.models in MODEL_PRESETS for p in PRESETS.values())
+
+
 def test_run_writes_one_complete_record(sweep):
     preset, root, records = sweep
     path = result_path(root / "results", preset, RunSpec("hapt", "scratch", 0))
     rec = json.loads(path.read_text())
     assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 0)) == records[0]["key"]
+    assert record_paths(root / "results") == [path] and run_done(root / "results", preset, RunSpec("hapt", "scratch", 0))
     assert 0 <= rec["metrics"]["test"]["accuracy"] <= 1 and rec["metrics"]["test"]["n"] == 2996
     assert np.asarray(rec["metrics"]["test"]["confusion"]).sum() == 2996
     assert {"torch", "numpy", "python"} <= set(rec["versions"]) and rec["machine"]["torch_threads"] >= 1
@@ -57,9 +74,9 @@ def test_done_runs_are_skipped_and_changed_settings_rerun(sweep):
 
 def test_tables_from_records(sweep):
     _, root, _ = sweep
-    df = load_results(root / "results")
+    df = load_runs(root / "results")
     assert list(df[["dataset", "method", "seed"]].itertuples(index=False, name=None)) == [("hapt", "scratch", 0)]
-    table = summary_table(df)
+    table = seed_summary(df)
     assert table.loc[("hapt", "scratch"), "seeds"] == 1
     assert table.loc[("hapt", "scratch"), "accuracy_mean"] == pytest.approx(100 * df["accuracy"][0])
     rob = robustness_table(root / "results")
@@ -68,11 +85,9 @@ def test_tables_from_records(sweep):
 
 
 def test_summary_std_over_seeds():
-    import pandas as pd
-
     df = pd.DataFrame({"dataset": ["hapt"] * 3, "method": ["m"] * 3, "seed": [0, 1, 2],
                        "accuracy": [0.8, 0.9, 1.0], "macro_f1": [0.5, 0.5, 0.5]})
-    row = summary_table(df).loc[("hapt", "m")]
+    row = seed_summary(df).loc[("hapt", "m")]
     assert row["accuracy_mean"] == pytest.approx(90.0) and row["accuracy_std"] == pytest.approx(10.0)
     assert row["macro_f1_std"] == pytest.approx(0.0)
 
@@ -82,18 +97,14 @@ def test_unreadable_record_names_its_file(tmp_path):
     bad.parent.mkdir(parents=True)
     bad.write_text('{"preset": "p"}')
     with pytest.raises(ExperimentError, match="seed0.json: not a run record"):
-        load_results(tmp_path)
+        load_runs(tmp_path)
 
 
 def _frame(rows):
-    import pandas as pd
-
     return pd.DataFrame(rows, columns=["dataset", "method", "seed", "accuracy", "macro_f1"])
 
 
 def test_paired_difference_and_verdicts():
-    from mglwkd_lite.experiments import paired_difference, verdict
-
     rows = [("hapt", "mglwkd", s, a, a) for s, a in enumerate([0.90, 0.91, 0.92])]
     rows += [("hapt", "scratch", s, a, a) for s, a in enumerate([0.88, 0.90, 0.93])]
     rows += [("hapt", "kd_signal", s, a, a) for s, a in enumerate([0.85, 0.86, 0.87])]
@@ -109,8 +120,6 @@ def test_paired_difference_and_verdicts():
 
 
 def test_claims_table_uses_best_single_teacher():
-    from mglwkd_lite.experiments import CLAIMS, claims_table
-
     rows = [("spsw", m, 0, a, a) for m, a in [("mglwkd", 0.8), ("kd_signal", 0.7), ("kd_pi", 0.75), ("scratch", 0.6)]]
     table = claims_table(_frame(rows))
     assert len(table) == len(CLAIMS)
@@ -120,8 +129,6 @@ def test_claims_table_uses_best_single_teacher():
 
 
 def test_headline_is_written_from_the_records():
-    from mglwkd_lite.experiments import headline
-
     rows = [("hapt", "mglwkd", s, a, a) for s, a in enumerate([0.90, 0.91, 0.92])]
     rows += [("hapt", "scratch", s, a, a) for s, a in enumerate([0.88, 0.89, 0.90])]
     rows += [("hapt", "kd_signal", s, a, a) for s, a in enumerate([0.91, 0.92, 0.93])]
@@ -134,8 +141,6 @@ def test_headline_is_written_from_the_records():
 
 
 def test_paper_sweep_is_shown_once_its_headline_runs_exist():
-    from mglwkd_lite.experiments import shown_preset
-
     rows = [("hapt", "scratch", 0, 0.9, 0.9)]
     df = _frame(rows).assign(preset="quick")
     assert shown_preset(df) == "quick"
@@ -146,6 +151,4 @@ def test_paper_sweep_is_shown_once_its_headline_runs_exist():
 
 
 def pd_concat(*frames):
-    import pandas as pd
-
     return pd.concat(frames, ignore_index=True)

@@ -11,10 +11,10 @@ from mglwkd_lite.models import (
     build_model,
     count_macs,
     count_parameters,
-    fidelity_table,
     wrn1d,
     wrn2d,
 )
+from mglwkd_lite.report.teachers import fidelity_table
 
 # The group's released checkpoints (40 channels, 12 classes: PAMAP2) and the same architectures for
 # 3 channels and 14 classes (GENEActiv).

@@ -1,4 +1,5 @@
-"""Tests for mglwkd_lite.train: the loop, determinism, evaluation, checkpoints, the cache."""
+"""Tests for mglwkd_lite.train (the loop, determinism, evaluation, checkpoints) and the model cache of
+mglwkd_lite.pipeline."""
 
 from __future__ import annotations
 
@@ -11,21 +12,20 @@ import torch
 from torch import nn
 
 from mglwkd_lite.models import wrn1d, wrn2d
+from mglwkd_lite.pipeline import KINDS, ModelsPreset, cached_outputs, fit_or_load, model_data, save_trained_record
+from mglwkd_lite.report.teachers import recorded_table
 from mglwkd_lite.train import (
     ArrayDataset,
     CheckpointError,
     TrainConfig,
     TrainError,
-    cached_outputs,
     evaluate,
     fit,
-    fit_or_load,
     load_checkpoint,
     load_model,
-    load_results,
     make_loader,
+    read_checkpoint,
     save_checkpoint,
-    save_results,
 )
 
 TINY = TrainConfig(epochs=3, batch_size=16, threads=1, patience=None)
@@ -52,6 +52,10 @@ def test_config_schedule_and_presets():
     assert [cfg.lr_at(e) for e in (0, 65, 66, 132, 133, 199)] == [0.05, 0.05, 0.01, 0.01, 0.001, 0.001]
     quick = TrainConfig.quick()
     assert quick.epochs < 20 and [quick.lr_at(e) for e in range(quick.epochs)][-1] == 0.001
+    assert TrainConfig.preset("quick") == quick and TrainConfig.preset("group") == cfg
+    assert TrainConfig.preset("full", seed=3) == TrainConfig(epochs=30, patience=None, threads=1, seed=3)
+    with pytest.raises(TrainError, match="unknown preset"):
+        TrainConfig.preset("paper")
     with pytest.raises(TrainError, match="select_by"):
         TrainConfig(select_by="loss")
     with pytest.raises(TrainError, match="epochs"):
@@ -168,6 +172,8 @@ def test_checkpoint_round_trip(tmp_path, data):
     assert np.asarray(info.metrics["val"]["confusion"]).shape == (3, 3)
     rebuilt, _ = load_model(path)
     torch.testing.assert_close(rebuilt(val.x[:4]), model.eval()(val.x[:4]))
+    raw = read_checkpoint(path)
+    assert raw["format"] == "mglwkd-lite-checkpoint/1" and set(raw["state_dict"]) == set(model.state_dict())
     assert not list(tmp_path.glob("*.tmp-*"))  # atomic: no temporary left behind
 
 
@@ -203,12 +209,12 @@ def test_fit_or_load_caches_and_outputs(tmp_path, data):
     np.testing.assert_array_equal(out["y"], train.y.numpy())
     assert np.array_equal(cached_outputs(again, train, cache_dir=tmp_path)["logits"], out["logits"])
     assert len(list((tmp_path / "outputs").glob("*.npz"))) == 1
-    folder = save_results({("toy", "model"): again}, tmp_path / "results")
+    folder = save_trained_record({("toy", "model"): again}, tmp_path / "results")
     record = json.loads((folder / "metrics.json").read_text())
     entry = record["models"]["toy/model"]
     assert entry["test"]["accuracy"] == first.metrics["test"]["accuracy"] and entry["config"]["train"]["epochs"] == 1
     assert "torch" in record["versions"] and (folder / "history_toy_model.csv").is_file()
-    table = load_results(folder)
+    table = recorded_table(folder)
     assert table.loc[("toy", "model"), "test accuracy"] == first.metrics["test"]["accuracy"]
 
 
@@ -222,8 +228,6 @@ def test_2d_model_trains_channels_last(data):
 
 
 def test_presets_of_the_three_models():
-    from mglwkd_lite.train import KINDS, ModelsPreset
-
     full, quick = ModelsPreset.preset("full"), ModelsPreset.preset("quick")
     assert full.train.epochs == 30 and full.train_fraction == 1.0 and full.train.threads == 1
     group = ModelsPreset.preset("group")
@@ -238,8 +242,6 @@ def test_presets_of_the_three_models():
 
 
 def test_signal_teacher_and_student_share_training_windows():
-    from mglwkd_lite.train import model_data
-
     student = model_data("student", "spsw", "quick")
     teacher = model_data("signal_teacher", "spsw", "quick")
     assert torch.equal(student.train.x, teacher.train.x) and student.key == teacher.key

@@ -18,6 +18,7 @@ from mglwkd_lite.workspace import (
     kts_as_kis,
     token_shape,
 )
+from mglwkd_lite.report.workspace import shape_table
 
 
 @pytest.fixture(autouse=True)
@@ -163,8 +164,6 @@ def test_invalid_config():
 
 
 def test_shape_table():
-    from mglwkd_lite.workspace import shape_table
-
     table = shape_table([(192, 32), (64, 8, 8)], (64, 32))
     assert table.loc["KIS, PI teacher", "shape"] == "2 x 5 x 64"
     assert table.loc["KTS", "shape"] == "2 x 64 x 5"

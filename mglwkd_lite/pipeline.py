@@ -1,0 +1,736 @@
+"""The cached, preset-driven wiring of the book: train or load, teacher outputs, distil or load.
+
+The stage modules hold the pieces -- :func:`mglwkd_lite.train.fit` the one training loop,
+:mod:`mglwkd_lite.distill` the losses and methods -- and this module puts them together under a
+preset of :mod:`mglwkd_lite.presets`, with every trained model stored once in the cache
+(``.cache/`` at the repository root):
+
+- :class:`ModelsPreset`: architectures, inputs and training of the teachers and the students;
+- :func:`model_data`: the inputs of a model kind (windows, or their persistence images);
+- :func:`fit_or_load` and :func:`train_or_load`: train once, then load the checkpoint;
+- :func:`cached_outputs` and :func:`teacher_outputs`: a trained model's logits and features;
+- :func:`load_teacher_bank` and :func:`distill_or_load`: a distillation method's student;
+- :func:`load_student`: the student to deploy; :func:`workspace_maps`: what its workspace reads.
+
+Cache keys hash the dataclasses (class and field names, values) of everything that shapes a
+result, so the notebooks 03-07 and the experiment runner share one trained model per setting.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import repro
+from ._io import atomic_save_npz, atomic_write_text, default_cache_dir, jsonable, load_npz, stable_hash
+from .data import prepare
+from .distill import METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, make_objective, method
+from .models import ModelSpec, build_model
+from .presets import MODEL_PRESETS, PRESETS, RECIPES
+from .topology import PIConfig, cached_persistence_images
+from .train import (
+    ArrayDataset, Objective, Predictor, TrainConfig, TrainError, as_dataset, evaluate, fit, load_checkpoint,
+    predict, save_checkpoint,
+)
+from .workspace import GlobalWorkspace, ResidualStudent, kts_as_kis
+
+__all__ = [
+    "KINDS",
+    "ModelsPreset",
+    "ModelData",
+    "model_data",
+    "Trained",
+    "fit_or_load",
+    "cached_outputs",
+    "train_or_load",
+    "teacher_outputs",
+    "save_trained_record",
+    "Distilled",
+    "load_teacher_bank",
+    "feature_shapes",
+    "distill_or_load",
+    "load_student",
+    "workspace_maps",
+    "default_cache_dir",
+]
+
+#: The three models trained before distillation: name -> (input, description).
+KINDS: dict[str, str] = {
+    "signal_teacher": "1-D WRN on the normalised windows (N, 3, T)",
+    "pi_teacher": "2-D WRN on the persistence images (N, 3, R, R) of the same windows",
+    "student": "1-D WRN16-1 on the windows, trained from scratch (the baseline the KD student must beat)",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# presets and inputs
+
+
+@dataclass(frozen=True)
+class ModelsPreset:
+    """Architectures, inputs and training of the teachers and the scratch student.
+
+    Parameters
+    ----------
+    train : TrainConfig
+        The training recipe.
+    signal_teacher, pi_teacher, student : tuple of (int, int)
+        ``(depth, width)`` of each WideResNet.
+    pi_resolution : int
+        Persistence-image size ``R`` for the PI teacher (images are ``3 x R x R``).
+    train_fraction : float
+        Seeded, class-stratified share of the training windows used (val and test are always
+        whole). The same subset, in the same order, is used by every model of a preset, so cached
+        teacher outputs line up with the student's training windows.
+
+    Notes
+    -----
+    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``, stored result
+    on one thread): a 2-D WRN16-3 on 64 x 64 images trains at 5.9 windows/s, a WRN16-1 on 32 x 32
+    images in the channels-last format at 189 windows/s (the 1-D WRN16-3 signal teacher: 150, the
+    1-D WRN16-1 student: 692). Every preset therefore uses the WRN16-1 at 32 x 32 (the paper: WRN16-3
+    at 64 x 64; ``ModelsPreset.group(pi_teacher=(16, 3), pi_resolution=64)`` on a GPU).
+    """
+
+    train: TrainConfig = field(default_factory=TrainConfig.full)
+    signal_teacher: tuple[int, int] = (16, 3)
+    pi_teacher: tuple[int, int] = (16, 1)
+    student: tuple[int, int] = (16, 1)
+    pi_resolution: int = 32
+    train_fraction: float = 1.0
+
+    @classmethod
+    def from_recipe(cls, name: str, **changes: Any) -> "ModelsPreset":
+        """The models of preset ``name``: its recipe of :data:`mglwkd_lite.presets.RECIPES`.
+
+        Parameters
+        ----------
+        name : {"quick", "full", "group"}
+        **changes
+            Fields to replace.
+
+        Returns
+        -------
+        ModelsPreset
+        """
+        recipe = RECIPES[name]
+        return dataclasses.replace(cls(train=TrainConfig.preset(name), train_fraction=recipe.train_fraction),
+                                   **changes)
+
+    @classmethod
+    def full(cls, **changes: Any) -> "ModelsPreset":
+        """The paper-scale run on a CPU: every training window, the group's step schedule
+        compressed to 30 epochs (no early stopping), one training thread per run.
+
+        The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
+        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep
+        out of reach; notebook 03 sets the HAPT scratch student of both schedules side by side
+        (records in ``results/teachers_group`` and ``results/teachers_full``).
+        """
+        return cls.from_recipe("full", **changes)
+
+    @classmethod
+    def group(cls, **changes: Any) -> "ModelsPreset":
+        """The group's recipe as published: 200 epochs, early stopping after the last step (a GPU run)."""
+        return cls.from_recipe("group", **changes)
+
+    @classmethod
+    def quick(cls, **changes: Any) -> "ModelsPreset":
+        """CI / Binder: 6 epochs on a stratified 25 % of the training windows (same architectures)."""
+        return cls.from_recipe("quick", **changes)
+
+    @classmethod
+    def preset(cls, name: str | "ModelsPreset") -> "ModelsPreset":
+        """The models of a preset name.
+
+        Parameters
+        ----------
+        name : {"quick", "full", "group"} or ModelsPreset
+            A :class:`ModelsPreset` is returned as is.
+
+        Returns
+        -------
+        ModelsPreset
+
+        Raises
+        ------
+        TrainError
+            For a name that is not a models preset.
+        """
+        if isinstance(name, ModelsPreset):
+            return name
+        if name not in MODEL_PRESETS:
+            raise TrainError(f"unknown preset {name!r}; expected one of {list(MODEL_PRESETS)}")
+        return cls.from_recipe(name)
+
+    def architecture(self, kind: str) -> tuple[int, int, int]:
+        """``(dim, depth, width)`` of a model kind (a key of :data:`KINDS`)."""
+        _check_kind(kind)
+        depth, width = getattr(self, kind)
+        return (2 if kind == "pi_teacher" else 1), depth, width
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise TrainError(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}")
+
+
+@dataclass
+class ModelData:
+    """The inputs of one model kind on one data set (see :func:`model_data`).
+
+    Attributes
+    ----------
+    kind, dataset : str
+    train, val, test : mglwkd_lite.train.ArrayDataset
+        ``train`` sample ``i`` is training window ``i`` for every kind of the same preset (windows
+        for the 1-D models, their images for the PI teacher).
+    classes : tuple of str
+    spec : mglwkd_lite.models.ModelSpec
+        The network to train.
+    key : str
+        Hash of the data and the input settings.
+    """
+
+    kind: str
+    dataset: str
+    train: ArrayDataset
+    val: ArrayDataset
+    test: ArrayDataset
+    classes: tuple[str, ...]
+    spec: ModelSpec
+    key: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape, e.g. ``(3, 128)`` or ``(3, 32, 32)``."""
+        return tuple(self.train.x.shape[1:])
+
+
+def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
+               cache_dir: str | Path | None = None) -> ModelData:
+    """Training, validation and test inputs of ``kind`` on ``dataset``.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`KINDS`.
+    dataset : {"hapt", "spsw"}
+    preset : str or ModelsPreset
+        A models preset; its windows are those of the registry's ``data`` entry (the standard
+        windows for every preset, :mod:`mglwkd_lite.presets`).
+    cache_dir : str or pathlib.Path, optional
+        Where the PI teacher's persistence images are cached (default ``.cache/``).
+
+    Returns
+    -------
+    ModelData
+        Windows from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
+        gets their images from :func:`mglwkd_lite.topology.cached_persistence_images`.
+    """
+    _check_kind(kind)
+    setup = ModelsPreset.preset(preset)
+    prepared = prepare(dataset, PRESETS[preset].data if isinstance(preset, str) else "full")
+    train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
+    parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
+    key_parts: list[Any] = [prepared.key, setup.train_fraction]
+    if kind == "pi_teacher":
+        pi_cfg = PIConfig(resolution=setup.pi_resolution)
+        arrays = {k: (cached_persistence_images(w.x, pi_cfg, cache_dir=cache_dir, progress=False), w.y) for k, w in parts.items()}
+        key_parts.append(pi_cfg)
+    else:
+        arrays = {k: (w.x, w.y) for k, w in parts.items()}
+    dim, depth, width = setup.architecture(kind)
+    spec = ModelSpec(dim, depth, width, int(train_w.x.shape[1]), len(prepared.classes))
+    sets = {k: ArrayDataset(np.asarray(x), np.asarray(y)) for k, (x, y) in arrays.items()}
+    return ModelData(kind, dataset, sets["train"], sets["val"], sets["test"], tuple(prepared.classes), spec,
+                     stable_hash(*key_parts))
+
+
+# --------------------------------------------------------------------------------------------------
+# the trained-model cache
+
+
+@dataclass
+class Trained:
+    """A trained (or cache-loaded) model with its metrics.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The network holding the selected weights, in eval mode.
+    metrics : dict
+        ``{"val": {...}, "test": {...}, "best_epoch": int, "seconds": float, ...}``; the per-split
+        dicts are :func:`mglwkd_lite.train.evaluate` outputs (``confusion`` as a NumPy array).
+    history : list of dict
+        Per-epoch rows (see :class:`mglwkd_lite.train.FitResult`).
+    checkpoint : pathlib.Path
+        The checkpoint file.
+    key : str
+        The cache key (hash of model spec, training config and data).
+    from_cache : bool
+        Whether the model was loaded instead of trained.
+    extra_modules : tuple of torch.nn.Module
+        The jointly trained modules, holding their selected weights.
+    """
+
+    model: nn.Module
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    checkpoint: Path
+    key: str
+    from_cache: bool
+    extra_modules: tuple[nn.Module, ...] = field(default_factory=tuple)
+
+
+def _restore_arrays(metrics: dict[str, Any]) -> dict[str, Any]:
+    out = dict(metrics)
+    for split, value in metrics.items():
+        if isinstance(value, dict) and "confusion" in value:
+            out[split] = {**value, "confusion": np.asarray(value["confusion"], dtype=np.int64)}
+    return out
+
+
+def fit_or_load(
+    tag: str,
+    key_parts: Any,
+    model: nn.Module,
+    train_set: Any,
+    val_set: Any,
+    cfg: TrainConfig,
+    *,
+    test_set: Any = None,
+    objective: Objective | None = None,
+    extra_modules: Sequence[nn.Module] = (),
+    predict_fn: Predictor | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    retrain: bool = False,
+) -> Trained:
+    """Train with :func:`mglwkd_lite.train.fit` and cache the checkpoint, or load a cached one.
+
+    Parameters
+    ----------
+    tag : str
+        Names the checkpoint ``<cache>/models/<tag>-<key>.pt``.
+    key_parts : object
+        Everything besides ``cfg`` that shapes the result (model spec, data fingerprint, objective
+        settings); the key is ``stable_hash(tag, key_parts, cfg)``.
+    model : torch.nn.Module
+        Built right after ``repro.seed_everything(cfg.seed)``, so the seed fixes its initial weights.
+    train_set, val_set, test_set : data sets (see :func:`mglwkd_lite.train.as_dataset`)
+        ``test_set`` (optional) is scored once, with the selected weights.
+    cfg : TrainConfig
+    objective, extra_modules, predict_fn, progress
+        As in :func:`mglwkd_lite.train.fit`.
+    cache_dir : str or pathlib.Path, optional
+        Cache root (default ``.cache/`` at the repository root).
+    retrain : bool
+        Train even when the checkpoint exists (and replace it).
+
+    Returns
+    -------
+    Trained
+    """
+    key = stable_hash(tag, key_parts, cfg)
+    path = Path(cache_dir or default_cache_dir()) / "models" / f"{tag}-{key}.pt"
+    if path.is_file() and not retrain:
+        info = load_checkpoint(path, model, extra_modules)
+        for m in (model, *extra_modules):
+            m.eval()
+        return Trained(model, _restore_arrays(info.metrics), info.history, path, key, True, tuple(extra_modules))
+    result = fit(model, train_set, val_set, cfg, objective, extra_modules, predict_fn=predict_fn,
+                 progress=progress)
+    device = next(model.parameters()).device
+    metrics: dict[str, Any] = {"val": result.val_metrics, "best_epoch": result.best_epoch,
+                               "input_shape": list(as_dataset(train_set)[0]["x"].shape),
+                               "epochs_run": len(result.history), "stopped_early": result.stopped_early,
+                               "seconds": result.seconds}
+    if test_set is not None:
+        metrics["test"] = evaluate(model, test_set, batch_size=cfg.eval_batch_size, device=device,
+                                   predict_fn=predict_fn, channels_last=cfg.channels_last)
+    config = {"tag": tag, "key_parts": key_parts, "train": cfg}
+    save_checkpoint(path, model, config, metrics, history=result.history, extra_modules=extra_modules)
+    return Trained(model, _restore_arrays(jsonable(metrics)), result.history, path, key, False,
+                   tuple(extra_modules))
+
+
+def cached_outputs(trained: Trained, data: Any, *, cache_dir: str | Path | None = None, batch_size: int = 256,
+                   feature_dtype: str = "float32") -> dict[str, np.ndarray]:
+    """A trained model's logits and last-stage features on a data set, computed once and cached.
+
+    Row ``i`` belongs to sample ``i`` of ``data`` (the ``index`` of its batches), so a distillation
+    objective looks teacher outputs up by ``batch["index"]``.
+
+    Parameters
+    ----------
+    trained : Trained
+    data : data set (see :func:`mglwkd_lite.train.as_dataset`)
+    cache_dir : str or pathlib.Path, optional
+    batch_size : int
+    feature_dtype : str
+        Storage type of the features (``"float16"`` halves the file).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``logits`` (N, K) float32, ``features`` (N, C, T') or (N, C, H', W') in ``feature_dtype``,
+        and ``y`` (N,) int64 (to check alignment).
+    """
+    dataset = as_dataset(data)
+    fingerprint = dataset.fingerprint() if hasattr(dataset, "fingerprint") else stable_hash(len(dataset))
+    path = (Path(cache_dir or default_cache_dir()) / "outputs"
+            / f"{trained.checkpoint.stem}-{stable_hash(fingerprint, feature_dtype)}.npz")
+    if path.is_file():
+        return load_npz(path)
+    channels_last = getattr(getattr(trained.model, "spec", None), "dim", 1) == 2
+    logits, y, feats = predict(trained.model, dataset, batch_size=batch_size, return_features=True,
+                               channels_last=channels_last)
+    arrays = {"logits": logits.astype(np.float32), "features": feats.astype(feature_dtype), "y": y.astype(np.int64)}
+    atomic_save_npz(path, **arrays)
+    return arrays
+
+
+# --------------------------------------------------------------------------------------------------
+# the teachers and the scratch student (notebook 03; reused by notebooks 04, 05 and 07)
+
+
+def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick", *, seed: int = 0,
+                  cache_dir: str | Path | None = None, progress: bool = True, retrain: bool = False) -> Trained:
+    """Train a teacher or the scratch student, or load it from the cache.
+
+    Parameters
+    ----------
+    kind : {"signal_teacher", "pi_teacher", "student"}
+        See :data:`KINDS`.
+    dataset : {"hapt", "spsw"}
+    preset : str or ModelsPreset
+        ``"quick"``, ``"full"``, ``"group"`` or a :class:`ModelsPreset`.
+    seed : int
+        Training seed (initial weights, shuffling).
+    cache_dir : str or pathlib.Path, optional
+        Cache root (default ``.cache/`` at the repository root).
+    progress : bool
+        Show a tqdm bar over the epochs while training.
+    retrain : bool
+        Train even when a checkpoint is cached (and replace it).
+
+    Returns
+    -------
+    Trained
+        ``metrics["val"]`` and ``metrics["test"]`` of the epoch selected on the validation subjects.
+        The cache key hashes the architecture, the training config (seed included) and the data, so
+        notebooks 03, 04, 05 and 07 share one trained model per setting.
+    """
+    setup = ModelsPreset.preset(preset)
+    data = model_data(kind, dataset, setup, cache_dir)
+    cfg = dataclasses.replace(setup.train, seed=seed)
+    repro.seed_everything(seed)  # fixes the initial weights
+    model = build_model(data.spec)
+    return fit_or_load(kind, {"spec": data.spec, "data": data.key}, model, data.train, data.val, cfg,
+                       test_set=data.test, cache_dir=cache_dir, progress=progress, retrain=retrain)
+
+
+def _trained_teacher(kind: str, dataset: str, preset: str | ModelsPreset, seed: int, cache_dir: str | Path | None,
+                     progress: bool, feature_dtype: str = "float32") -> tuple[Trained, dict[str, np.ndarray]]:
+    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
+    data = model_data(kind, dataset, preset, cache_dir)
+    return trained, cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
+
+
+def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick", *, seed: int = 0,
+                    cache_dir: str | Path | None = None, feature_dtype: str = "float32",
+                    progress: bool = True) -> dict[str, np.ndarray]:
+    """A trained model's logits ``(N, K)`` and last-stage features on the training set (cached).
+
+    Row ``i`` belongs to training window ``i`` of :func:`model_data` for the same ``dataset`` and
+    ``preset`` (the ``batch["index"]`` of the student's training batches). Trains the model first if
+    it is not cached.
+
+    Parameters
+    ----------
+    kind, dataset, preset, seed, cache_dir, progress
+        As in :func:`train_or_load`.
+    feature_dtype : str
+        As in :func:`cached_outputs`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        See :func:`cached_outputs`.
+    """
+    return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype)[1]
+
+
+def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:
+    """Record trained models' metrics, configs, histories and versions as plain files.
+
+    Parameters
+    ----------
+    trained : mapping of (str, str) to Trained
+        ``{(dataset, kind): Trained}``.
+    folder : str or pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``, holding ``metrics.json`` (per ``dataset/kind``: validation and test metrics of the
+        selected epoch, best epoch, network, training config, checkpoint key; plus package versions
+        and machine) and ``history_<dataset>_<kind>.csv`` (one row per epoch). Read it back with
+        :func:`mglwkd_lite.report.teachers.recorded_table`.
+    """
+    folder = Path(folder)
+    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "models": {}}
+    for (dataset, kind), t in trained.items():
+        info = load_checkpoint(t.checkpoint, copy.deepcopy(t.model), t.extra_modules)
+        record["models"][f"{dataset}/{kind}"] = {
+            "network": t.model.spec.name, "key": t.key, "config": info.config,
+            **{k: jsonable(v) for k, v in t.metrics.items()},
+            "trained_with": info.versions, "trained_on": info.machine,
+        }
+        table = pd.DataFrame(t.history)
+        atomic_write_text(folder / f"history_{dataset}_{kind}.csv", table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(folder / "metrics.json", json.dumps(record, indent=1) + "\n")
+    return folder
+
+
+# --------------------------------------------------------------------------------------------------
+# distillation (notebooks 04 and 05, the experiment runner)
+
+
+@dataclass
+class Distilled:
+    """A distilled (or cache-loaded) student with its scores.
+
+    Attributes
+    ----------
+    method : mglwkd_lite.distill.DistillConfig
+    trained : Trained
+        The plain student (``trained.model``, the network that is shipped);
+        ``trained.metrics["val"/"test"]`` score it *without* the workspace.
+    workspace : mglwkd_lite.workspace.GlobalWorkspace or None
+        The jointly trained workspace (None for methods without one).
+    residual_metrics : dict or None
+        ``{"val": ..., "test": ...}`` scores *with* the residual path
+        (:class:`mglwkd_lite.workspace.ResidualStudent` on the training-averaged slots).
+    """
+
+    method: DistillConfig
+    trained: Trained
+    workspace: GlobalWorkspace | None = None
+    residual_metrics: dict | None = None
+
+    @property
+    def model(self) -> nn.Module:
+        """The plain student."""
+        return self.trained.model
+
+    @property
+    def history(self) -> list[dict]:
+        """Per-epoch rows of the training run (losses, ``alpha``, validation scores)."""
+        return self.trained.history
+
+
+def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick", *, seed: int = 0,
+                      cache_dir: str | Path | None = None, progress: bool = True) -> tuple[TeacherBank, tuple[str, str]]:
+    """The signal and PI teachers' outputs on the student's training windows (trained or cached).
+
+    Parameters
+    ----------
+    dataset, preset, seed, cache_dir, progress
+        As in :func:`train_or_load`.
+
+    Returns
+    -------
+    bank : mglwkd_lite.distill.TeacherBank
+        Teacher 1: signal, teacher 2: PI.
+    keys : tuple of (str, str)
+        The two teachers' cache keys (part of a distilled student's cache key).
+    """
+    sig, sig_out = _trained_teacher("signal_teacher", dataset, preset, seed, cache_dir, progress)
+    pi, pi_out = _trained_teacher("pi_teacher", dataset, preset, seed, cache_dir, progress)
+    y = model_data("student", dataset, preset, cache_dir).train.y.numpy()
+    for name, out in (("signal_teacher", sig_out), ("pi_teacher", pi_out)):
+        if out["y"].shape != y.shape or (out["y"] != y).any():
+            raise DistillError(f"the cached {name} outputs do not line up with the student's training windows")
+    bank = TeacherBank(
+        (torch.from_numpy(sig_out["logits"]), torch.from_numpy(pi_out["logits"])),
+        (torch.from_numpy(sig_out["features"]), torch.from_numpy(pi_out["features"])),
+    )
+    return bank, (sig.key, pi.key)
+
+
+def _feature_shape(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        _, feats = model(torch.zeros(1, *input_shape), return_features=True)
+    model.train(was_training)
+    return tuple(feats.shape[1:])
+
+
+def feature_shapes(dataset: str = "hapt", preset: str | ModelsPreset = "quick") -> dict[str, tuple[int, ...]]:
+    """Last-stage feature shape (no batch axis) of the signal teacher, the PI teacher and the student.
+
+    Built from the preset's architectures and input shapes (untrained networks; nothing is trained).
+
+    Parameters
+    ----------
+    dataset : {"hapt", "spsw"}
+    preset : str or ModelsPreset
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Keyed by model kind.
+    """
+    setup = ModelsPreset.preset(preset)
+    shapes = {}
+    for kind in ("signal_teacher", "pi_teacher", "student"):
+        data = model_data(kind, dataset, setup)
+        shapes[kind] = _feature_shape(build_model(data.spec), data.input_shape)
+    return shapes
+
+
+def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
+                    seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
+                    progress: bool = True, retrain: bool = False) -> Distilled:
+    """Train the student with one method in the project's one loop, or load it from the cache.
+
+    Parameters
+    ----------
+    name_or_cfg : str or mglwkd_lite.distill.DistillConfig
+        A key of :data:`mglwkd_lite.distill.METHODS`, or a config.
+    dataset : {"hapt", "spsw"}
+    preset : str or ModelsPreset
+        The student's architecture, training windows and recipe are those of the scratch student of
+        the preset (quick: 6 epochs on a stratified 25 % of the training windows), so every row of
+        the table differs from the scratch student only in its objective.
+    seed : int
+        Seed of the student (and of the teachers it learns from).
+    threads : int or None
+        CPU threads for training; ``None`` keeps the preset's (one in ``"full"``, every core in
+        ``"quick"`` and ``"group"``); 1 is much faster on a CPU shared with other jobs. Part of the
+        training config, hence of the cache key.
+    cache_dir, progress, retrain
+        As in :func:`train_or_load`.
+
+    Returns
+    -------
+    Distilled
+
+    Notes
+    -----
+    The scratch row *is* the scratch student of :func:`train_or_load`. The cache key hashes the
+    method, the student's data and architecture, the training recipe, the teachers' keys and, with
+    annealing, the scratch student's key.
+    """
+    cfg = method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg
+    setup = ModelsPreset.preset(preset)
+    kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress)
+    if cfg == METHODS["scratch"]:
+        return Distilled(cfg, train_or_load("student", dataset, setup, retrain=retrain, **kwargs))
+    data = model_data("student", dataset, setup, cache_dir)
+    bank, teacher_keys = load_teacher_bank(dataset, setup, **kwargs) if cfg.uses_teachers else (None, ())
+    key_parts: dict[str, Any] = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
+    scratch = train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
+    train_cfg = dataclasses.replace(setup.train, seed=seed,
+                                    threads=setup.train.threads if threads is None else threads)
+    repro.seed_everything(seed)  # fixes the initial weights of the student and the workspace
+    student = build_model(data.spec)
+    workspace = build_workspace(cfg, bank, _feature_shape(student, data.input_shape)) if bank is not None else None
+    if scratch is not None:
+        student.load_state_dict(scratch.model.state_dict())
+        key_parts["anneal_from"] = scratch.key
+    trained = fit_or_load(
+        f"distill-{cfg.name}", key_parts, student, data.train, data.val, train_cfg, test_set=data.test,
+        objective=make_objective(cfg, bank, workspace), extra_modules=(workspace,) if workspace else (),
+        cache_dir=cache_dir, progress=progress, retrain=retrain,
+    )
+    residual = None
+    if workspace is not None:
+        both = ResidualStudent(trained.model, workspace).eval()
+        residual = {split: evaluate(both, getattr(data, split)) for split in ("val", "test")}
+    return Distilled(cfg, trained, workspace, residual)
+
+
+def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "scratch", progress: bool = False,
+                 cache_dir: str | Path | None = None) -> Trained:
+    """The trained 1-D WRN16-1 student to deploy (trained once, then loaded from the cache).
+
+    Parameters
+    ----------
+    dataset : {"hapt", "spsw"}
+    preset : {"quick", "full", "group"}
+    method : str
+        ``"scratch"`` (cross-entropy only, :func:`train_or_load`) or a distillation method (e.g.
+        ``"mglwkd"``, :func:`distill_or_load`; this trains the teachers first unless they are
+        cached). Either way the shipped network is the plain student.
+    progress : bool
+    cache_dir : str or pathlib.Path, optional
+
+    Returns
+    -------
+    Trained
+        ``model`` in eval mode and its ``metrics`` (``"val"``, ``"test"``).
+    """
+    if method == "scratch":
+        return train_or_load("student", dataset, preset, cache_dir=cache_dir, progress=progress)
+    return distill_or_load(method, dataset, preset, cache_dir=cache_dir, progress=progress).trained
+
+
+@torch.no_grad()
+def workspace_maps(result: Distilled, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
+                   split: str = "test", index: Sequence[int] | None = None, seed: int = 0,
+                   cache_dir: str | Path | None = None) -> dict[str, np.ndarray]:
+    """KIS and KTS of a distilled student's workspace on real windows (teachers run, eval mode).
+
+    Parameters
+    ----------
+    result : Distilled
+        A student with a workspace.
+    dataset, preset, seed, cache_dir
+        As in :func:`distill_or_load` (the teachers are loaded from the cache).
+    split : {"train", "val", "test"}
+        Which windows.
+    index : sequence of int, optional
+        Positions in that split (default: all).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``kis`` ``(n, 2, K, L)`` (signal, PI), ``kts`` ``(n, L, K)``, ``kts_avg_slots`` ``(n, L, K)``
+        (the teacher-free transfer on the averaged slots), ``d`` ``(n, 2)`` per-window squared
+        distances between ``KTS^T`` and each KIS, ``alpha`` ``(n,)`` unclipped ``d_1 / (d_1 + d_2)``,
+        and ``y`` ``(n,)``.
+    """
+    if result.workspace is None:
+        raise DistillError(f"method {result.method.name!r} has no workspace")
+    setup = ModelsPreset.preset(preset)
+    feats, y = [], None
+    for kind in ("signal_teacher", "pi_teacher", "student"):
+        data = getattr(model_data(kind, dataset, setup, cache_dir), split)
+        idx = torch.arange(len(data)) if index is None else torch.as_tensor(index, dtype=torch.long)
+        x, y = data.x[idx], data.y[idx]
+        net = result.model if kind == "student" else train_or_load(
+            kind, dataset, setup, seed=seed, cache_dir=cache_dir, progress=False).model
+        net.eval()
+        feats.append(net(x, return_features=True)[1].float())
+    ws = result.workspace.eval()
+    out = ws(feats[:2], feats[2])
+    _, kts_avg = ws.transfer_without_teachers(feats[2])
+    ref = kts_as_kis(out.kts)
+    d = torch.stack([(ref - k).pow(2).mean(dim=(1, 2)) for k in out.kis], dim=1)
+    return {
+        "kis": torch.stack(out.kis, dim=1).numpy(), "kts": out.kts.numpy(), "kts_avg_slots": kts_avg.numpy(),
+        "d": d.numpy(), "alpha": (d[:, 0] / d.sum(1).clamp_min(1e-12)).numpy(), "y": y.numpy(),
+    }

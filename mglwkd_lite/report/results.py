@@ -1,0 +1,261 @@
+"""Chapter 06 (results): the run records of the experiment runner as tables and figures.
+
+Every function reads the JSON records written by :func:`mglwkd_lite.experiments.run_one` (found with
+:func:`mglwkd_lite.experiments.record_paths`) or the frame of :func:`load_runs`. The judging of the
+paper's claims is :mod:`mglwkd_lite.claims`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..experiments import ExperimentError, record_paths
+
+if TYPE_CHECKING:  # the styler module needs jinja2, which only the notebooks need
+    from pandas.io.formats.style import Styler
+
+__all__ = [
+    "load_runs",
+    "seed_summary",
+    "robustness_table",
+    "teacher_summary",
+    "format_summary",
+    "plot_methods",
+    "plot_robustness",
+    "shown_preset",
+]
+
+
+def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
+    """Every run record under ``results_dir`` as a frame, one row per run.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    preset : str, optional
+        Only this preset's records.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: preset, dataset, method, seed, accuracy, macro_f1 (test), val_accuracy,
+        val_macro_f1, residual_accuracy, residual_macro_f1 (NaN where the method has no workspace),
+        train_seconds.
+
+    Raises
+    ------
+    mglwkd_lite.experiments.ExperimentError
+        For a file that is not a run record (named in the message).
+    """
+    rows = []
+    for path in record_paths(results_dir, preset):
+        try:
+            rec = json.loads(path.read_text())
+            rows.append({
+                "preset": rec["preset"], **rec["spec"],
+                "accuracy": rec["metrics"]["test"]["accuracy"], "macro_f1": rec["metrics"]["test"]["macro_f1"],
+                "val_accuracy": rec["metrics"]["val"]["accuracy"], "val_macro_f1": rec["metrics"]["val"]["macro_f1"],
+                "residual_accuracy": (rec["residual"] or {}).get("test", {}).get("accuracy", np.nan),
+                "residual_macro_f1": (rec["residual"] or {}).get("test", {}).get("macro_f1", np.nan),
+                "train_seconds": rec["timings"].get("train_seconds"),
+            })
+        except (KeyError, TypeError, json.JSONDecodeError) as err:
+            raise ExperimentError(f"{path}: not a run record ({type(err).__name__}: {err})") from err
+    return pd.DataFrame(rows)
+
+
+def seed_summary(df: pd.DataFrame, metrics: Iterable[str] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+    """Mean and standard deviation over seeds per data set and method, in percent.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per run (:func:`load_runs`).
+    metrics : iterable of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (dataset, method) with ``seeds``, ``<metric>_mean`` and ``<metric>_std``
+        columns; std is the sample standard deviation (ddof=1), NaN for a single seed.
+    """
+    if df.empty:
+        return pd.DataFrame()
+    grouped = df.groupby(["dataset", "method"], sort=False)
+    out = pd.DataFrame({"seeds": grouped.size()})
+    for m in metrics:
+        out[f"{m}_mean"] = 100 * grouped[m].mean()
+        out[f"{m}_std"] = 100 * grouped[m].std(ddof=1)
+    return out
+
+
+def robustness_table(results_dir: str | os.PathLike = "results", preset: str | None = None,
+                     metric: str = "accuracy") -> pd.DataFrame:
+    """Mean test ``metric`` (percent) over seeds under each perturbation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (data set, method), columns (perturbation, level); empty without robustness scores.
+    """
+    rows = []
+    for path in record_paths(results_dir, preset):
+        rec = json.loads(path.read_text())
+        for kind, levels in (rec.get("robustness") or {}).items():
+            for level, scores in levels.items():
+                rows.append({**rec["spec"], "perturbation": kind, "level": float(level),
+                             metric: 100 * scores[metric]})
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    return (df.groupby(["dataset", "method", "perturbation", "level"])[metric].mean()
+            .unstack(["perturbation", "level"]).sort_index(axis=1))
+
+
+def teacher_summary(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
+    """Test accuracy and macro F1 (percent, mean and std over seeds) of the teachers per data set.
+
+    Read from the ``teachers`` field of the run records (one entry per data set and seed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`seed_summary`, with the teacher kinds as methods.
+    """
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for path in record_paths(results_dir, preset):
+        rec = json.loads(path.read_text())
+        for kind, scores in (rec.get("teachers") or {}).items():
+            rows[(rec["spec"]["dataset"], kind, rec["spec"]["seed"])] = scores["test"]
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame([{"dataset": d, "method": k, "seed": s, "accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}
+                       for (d, k, s), v in rows.items()])
+    return seed_summary(df)
+
+
+def format_summary(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1")) -> Styler:
+    """``mean ± std`` strings per data set (columns) and method (rows), best mean per column in bold.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`seed_summary`.
+    metrics : sequence of str
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Its ``.data`` is the plain string table.
+    """
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    best = {}
+    for (dataset, method), row in table.iterrows():
+        for m in metrics:
+            std = "" if np.isnan(row[f"{m}_std"]) else f" ± {row[f'{m}_std']:.2f}"
+            cells.setdefault((dataset, m), {})[method] = f"{row[f'{m}_mean']:.2f}{std}"
+    for dataset in table.index.get_level_values(0).unique():
+        for m in metrics:
+            best[(dataset, m)] = table.loc[dataset][f"{m}_mean"].idxmax()
+    out = pd.DataFrame(cells)
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=["dataset", "metric (%)"])
+
+    def bold(col: pd.Series) -> list[str]:
+        return ["font-weight: bold" if idx == best[col.name] else "" for idx in col.index]
+
+    return out.style.apply(bold, axis=0)
+
+
+def plot_methods(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1")) -> Figure:
+    """Bar chart of mean test metrics with std error bars, one panel per data set.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`seed_summary`.
+    metrics : sequence of str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    datasets = list(table.index.get_level_values(0).unique())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        sub = table.loc[dataset]
+        pos = np.arange(len(sub))
+        width = 0.8 / len(metrics)
+        for i, m in enumerate(metrics):
+            ax.bar(pos + i * width, sub[f"{m}_mean"], width, yerr=sub[f"{m}_std"].fillna(0), capsize=2,
+                   label=m.replace("_", " "))
+        ax.set_xticks(pos + width * (len(metrics) - 1) / 2, sub.index, rotation=45, ha="right")
+        low = float(np.nanmin([sub[f"{m}_mean"].min() for m in metrics]))
+        ax.set_ylim(max(0.0, low - 10), 100)
+        ax.set_ylabel("test score (%)")
+        ax.set_title(dataset.upper())
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> Figure:
+    """Test accuracy against perturbation level for a few methods, one panel per perturbation.
+
+    Parameters
+    ----------
+    rob : pandas.DataFrame
+        A :func:`robustness_table`.
+    dataset : str
+    methods : sequence of str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    kinds = ["noise", "missing", "rate"]
+    titles = {"noise": "Gaussian noise (sigma)", "missing": "missing data (ratio)", "rate": "sampling-rate factor"}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    for ax, kind in zip(axes, kinds):
+        for method in methods:
+            if (dataset, method) not in rob.index or kind not in rob.columns.get_level_values(0):
+                continue
+            row = rob.loc[(dataset, method), kind].dropna()
+            ax.plot(row.index, row.values, marker="o", label=method)
+        ax.set_title(titles[kind])
+        ax.set_xlabel("level")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[-1].legend()
+    fig.suptitle(dataset.upper())
+    fig.tight_layout()
+    return fig
+
+
+def shown_preset(records: pd.DataFrame, required: Sequence[str] = ("scratch", "mglwkd")) -> str:
+    """The sweep the results chapter shows.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        The frame of :func:`load_runs`.
+    required : sequence of str
+        Methods the paper sweep must hold on HAPT (so the headline comparison exists).
+
+    Returns
+    -------
+    str
+        ``"paper"`` once it holds every ``required`` method on HAPT, else ``"quick"``. A partly run
+        paper sweep is thus on record (and resumable) without replacing the complete quick one in
+        the book.
+    """
+    paper = records[(records["preset"] == "paper") & (records["dataset"] == "hapt")] if len(records) else records
+    if len(paper) and set(required) <= set(paper["method"]):
+        return "paper"
+    return "quick"
