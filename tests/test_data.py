@@ -474,3 +474,24 @@ def test_pamap2_unknown_activity_and_bad_layout(tmp_path):
     short.write_text("0.0 1 80 1 2 3\n")
     with pytest.raises(D.FormatError, match=r"subject106.dat: 6 columns; expected PAMAP2's 54"):
         D.load_pamap2(short)
+
+
+@pytest.mark.parametrize("name, n_subjects", [("hapt", 30), ("spsw", 23)])
+def test_subject_folds_partition_the_subjects(name, n_subjects):
+    folds = D.subject_folds(name)
+    assert len(folds) == D.N_FOLDS
+    tests = [s for test, _ in folds for s in test]
+    assert sorted(tests) == list(range(1, n_subjects + 1))  # every subject tests exactly once
+    vals = [s for _, val in folds for s in val]
+    assert len(vals) == len(set(vals)) == D.N_FOLDS * D.FOLD_VAL_SUBJECTS[name]
+    for test, val in folds:
+        assert not set(test) & set(val) and len(val) == D.FOLD_VAL_SUBJECTS[name]
+
+
+def test_a_fold_split_has_disjoint_subjects_and_the_standard_windows():
+    p = D.prepare("hapt", config=D.DataConfig.fold("hapt", 2))
+    subjects = p.subjects()
+    assert subjects["test"] == (3, 8, 13, 18, 23, 28) and subjects["val"] == (4, 9, 14, 19)
+    assert len(p.train) + len(p.val) + len(p.test) == 7415 + 2996
+    with pytest.raises(D.DataError, match="fold must be in"):
+        D.DataConfig.fold("hapt", 5)

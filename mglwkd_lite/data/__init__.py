@@ -29,6 +29,7 @@ from .csv import TIME_UNITS, ColumnMap, from_arrays, load_csv
 from .datasets import (
     DATASETS, HAPT_BASIC, HAPT_VAL_SUBJECTS, PRESET_NAMES, SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS,
     UCI_HAR_TEST_SUBJECTS, DataConfig, Prepared, load_dataset, packaged_path, prepare,
+    N_FOLDS, FOLD_VAL_SUBJECTS, subject_folds,
 )
 from .pamap2 import (
     PAMAP2_ACTIVITIES, PAMAP2_CHANNEL_SETS, PAMAP2_CHANNELS_40, PAMAP2_COLUMNS, PAMAP2_WINDOW,
@@ -55,8 +56,9 @@ __all__ = [
     # functions
     "load_dataset", "packaged_path", "label_segments", "make_windows", "window_counts", "split_by_subject",
     "check_disjoint", "prepare", "load_csv", "from_arrays", "load_pamap2", "pamap2_windows",
-    "leave_one_subject_out", "did_you_mean",
+    "leave_one_subject_out", "did_you_mean", "subject_folds",
     # constants
+    "N_FOLDS", "FOLD_VAL_SUBJECTS",
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
     "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "TIME_UNITS", "PAMAP2_ACTIVITIES", "PAMAP2_WINDOW",
     "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "UNLABELLED",

@@ -31,8 +31,8 @@ from .windows import Normaliser, Split, WindowConfig, make_windows, split_by_sub
 
 __all__ = [
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
-    "SPSW_VAL_SUBJECTS", "PRESET_NAMES",
-    "packaged_path", "load_dataset", "DataConfig", "Prepared", "prepare",
+    "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "N_FOLDS", "FOLD_VAL_SUBJECTS",
+    "subject_folds", "packaged_path", "load_dataset", "DataConfig", "Prepared", "prepare",
 ]
 
 #: File name and sha256 of each packaged data set (in ``mglwkd_lite/_data``).
@@ -54,6 +54,42 @@ HAPT_VAL_SUBJECTS = (5, 15, 25)
 #: SPSW subject split (fixed): test every fifth subject from 3, validation three others.
 SPSW_TEST_SUBJECTS = (3, 8, 13, 18, 23)
 SPSW_VAL_SUBJECTS = (6, 11, 16)
+
+#: Number of subject folds of the fold sweep.
+N_FOLDS = 5
+#: Validation subjects per fold, taken from the fold's training subjects (see :func:`subject_folds`).
+FOLD_VAL_SUBJECTS = {"hapt": 4, "spsw": 3}
+
+
+def subject_folds(name: str, k: int = N_FOLDS) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+    """The fixed subject folds of a data set: ``(test_subjects, val_subjects)`` per fold.
+
+    Fold ``f`` tests on the subjects whose number ``s`` has ``(s - 1) % k == f`` (HAPT: 6 subjects
+    per fold; SPSW: 5, 5, 5, 4, 4). Its validation subjects are the first
+    ``FOLD_VAL_SUBJECTS[name]`` subjects of fold ``(f + 1) % k``, so they are always training
+    subjects of fold ``f`` and every subject validates in exactly one fold. The rule is fixed here,
+    before any fold was run, and uses only the subject numbers.
+
+    Parameters
+    ----------
+    name : {"hapt", "spsw"}
+        The data set.
+    k : int
+        Number of folds.
+
+    Returns
+    -------
+    tuple
+        ``k`` pairs ``(test_subjects, val_subjects)`` of sorted subject numbers.
+    """
+    if name not in FOLD_VAL_SUBJECTS:
+        raise DataError(f"no subject folds for data set {name!r}; expected one of {sorted(FOLD_VAL_SUBJECTS)}")
+    subjects = range(1, {"hapt": 30, "spsw": 23}[name] + 1)
+    if not 2 <= k <= len(subjects):
+        raise DataError(f"subject_folds: k must be in [2, {len(subjects)}], got {k}")
+    folds = [tuple(s for s in subjects if (s - 1) % k == f) for f in range(k)]
+    n_val = FOLD_VAL_SUBJECTS[name]
+    return tuple((folds[f], folds[(f + 1) % k][:n_val]) for f in range(k))
 
 
 def _sha256(path: Path) -> str:
@@ -209,6 +245,30 @@ class DataConfig:
         DataConfig
         """
         return cls.full(name)
+
+    @classmethod
+    def fold(cls, name: str, fold: int, k: int = N_FOLDS) -> "DataConfig":
+        """The standard windows of a data set, split by one subject fold of :func:`subject_folds`.
+
+        Parameters
+        ----------
+        name : {"hapt", "spsw"}
+            The data set.
+        fold : int
+            Fold number, ``0 <= fold < k``.
+        k : int
+            Number of folds.
+
+        Returns
+        -------
+        DataConfig
+            :meth:`full`'s windows with the fold's test and validation subjects.
+        """
+        folds = subject_folds(name, k)
+        if not 0 <= fold < k:
+            raise DataError(f"fold must be in [0, {k}), got {fold}")
+        test, val = folds[fold]
+        return dataclasses.replace(cls.full(name), test_subjects=test, val_subjects=val)
 
     @classmethod
     def preset(cls, name: str, preset: str) -> "DataConfig":
