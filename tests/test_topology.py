@@ -388,3 +388,35 @@ def test_out_argument() -> None:
     np.testing.assert_array_equal(buf, tp.persistence_images(x))
     with pytest.raises(TopologyError, match="out must be"):
         tp.persistence_images(x, out=np.zeros((5, 3, 32, 32), dtype=np.float32))
+
+
+def test_pair_counts_and_elder_pairs_agree_with_the_diagrams() -> None:
+    x = np.random.default_rng(10).normal(size=(6, 3, 40))
+    x[2, 1] = 0.5  # a constant channel: no pairs
+    counts = tp.pair_counts(x)
+    assert counts.shape == (6, 3) and counts.dtype == np.int64 and counts[2, 1] == 0
+    assert counts.tolist() == [[len(d) for d in dg] for dg in tp.persistence_diagrams(x)]
+    # elder_pairs on the scaled signal: the kept minima are the diagram's births, at their positions
+    sig = tp.scale_windows(x[:1, :1])[0, 0]
+    _, birth, death, position = tp.elder_pairs(sig[None])
+    kept = death - birth > PIConfig().cut
+    np.testing.assert_array_equal(np.sort(sig[position[kept]]), np.sort(tp.persistence_diagrams(x[:1, :1])[0][0][:, 0]))
+
+
+def test_report_tables_and_figures() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mglwkd_lite.report import topology as rt
+
+    x = np.cumsum(np.random.default_rng(11).normal(size=(30, 3, 64)), axis=2)
+    y = np.arange(30) % 3
+    table = rt.pairs_table(x, y, ["a", "b", "c"])
+    assert list(table.index) == ["a", "b", "c"] and table["windows"].tolist() == [10, 10, 10]
+    assert table.loc["a", "pairs per channel (mean)"] == round(float(tp.pair_counts(x)[y == 0].mean()), 1)
+    fig = rt.plot_examples(x, y, ["a", "b", "c"], show=["b"])
+    assert len(fig.axes) == 3
+    fig = rt.plot_class_means(tp.persistence_images(x, PIConfig(resolution=16)), y, ["a", "b", "c"], PIConfig(resolution=16))
+    assert len(fig.axes) == 9
+    paths = rt.compare_paths(x[:6], PIConfig(resolution=16), n_reference=3, repeats=1)
+    assert paths["speed-up"].iloc[0] == 1.0 and float(paths["max abs difference"].iloc[1]) < 1e-5
