@@ -129,7 +129,7 @@ def test_killed_while_caching_images_leaves_nothing_trusted_and_next_run_recompu
 
     calls = []
     real = topology.persistence_images
-    monkeypatch.setattr(topology, "persistence_images", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(topology.cache, "persistence_images", lambda *a, **k: calls.append(1) or real(*a, **k))
     images = topology.cached_persistence_images(windows, cfg, cache_dir=tmp_path, n_jobs=1, progress=False)
     assert len(calls) == 1, "the next run must recompute"
     np.testing.assert_array_equal(images, real(windows, cfg))
