@@ -128,7 +128,7 @@ def _build(source: str, t: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray, 
         if len(bad):
             raise NonFiniteError(f"{source}: column {time_col!r} {_row_name(source, int(bad[0]))} is "
                                  f"{t[bad[0]]}; expected a finite time stamp")
-    accs, labs, lens, subs, rows = [], [], [], [], []
+    accs, labs, lens, subs, t0s, rows = [], [], [], [], [], []
     for s in dict.fromkeys(subj.tolist()):  # subjects in order of first appearance
         m = subj == s
         src = source if len(np.unique(subj)) == 1 else f"{source} [subject {s}]"
@@ -138,6 +138,7 @@ def _build(source: str, t: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray, 
             a, lb, r = _resample_one(src, t[m], xyz[m], lab[m], rate_hz, max_gap_s, jitter_tol, strict,
                                      columns, time_col)
             rows += r
+            t0s.append(float(t[m].min()))  # where the grid starts: the earliest stamp
         if min_length is not None and len(a) < min_length:
             raise RecordingTooShortError(f"{src}: {len(a)} samples at {rate_hz:g} Hz, shorter than one window "
                                          f"of {min_length}; expected at least {min_length}")
@@ -154,6 +155,7 @@ def _build(source: str, t: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray, 
         rec_len=np.asarray(lens, np.int64), rec_subject=np.asarray(subs, np.int64),
         rec_id=np.arange(1, n + 1, dtype=np.int64), rate_hz=float(rate_hz), name=name,
         channels=tuple(columns), units="as given", sources=(source,) * n, report=report,
+        rec_t0=np.asarray(t0s, np.float64) if t is not None else None,
     )
 
 

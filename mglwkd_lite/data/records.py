@@ -181,6 +181,9 @@ class Recordings:
         File (or ``"<arrays>"``) each recording came from; empty for packaged data.
     report : RepairReport
         Repairs made while loading.
+    rec_t0 : numpy.ndarray, shape (n_recordings,), float64, or None
+        Time (s) of the first sample of each recording on its file's time axis: its earliest time
+        stamp, where the resampled grid starts; None when the input had no time stamps.
     """
 
     acc: np.ndarray
@@ -195,6 +198,7 @@ class Recordings:
     units: str = "g"
     sources: tuple[str, ...] = ()
     report: RepairReport = field(default_factory=RepairReport)
+    rec_t0: np.ndarray | None = None
 
     @property
     def rec_offsets(self) -> np.ndarray:
