@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -495,3 +497,111 @@ def test_a_fold_split_has_disjoint_subjects_and_the_standard_windows():
     assert len(p.train) + len(p.val) + len(p.test) == 7415 + 2996
     with pytest.raises(D.DataError, match="fold must be in"):
         D.DataConfig.fold("hapt", 5)
+
+
+# ------------------------------------------------------------------------------------------
+# CSV loader: real device exports (issue 16)
+
+
+def epoch_ms_rows(t0_ms: int, n: int, step_ms: float = 20.0) -> list[str]:
+    """Rows of an export stamped in epoch milliseconds (no label, no subject)."""
+    return [f"{t0_ms + i * step_ms:.0f},{np.sin(i / 10):.4f},0.1,0.98" for i in range(n)]
+
+
+def test_csv_epoch_ms_keeps_the_last_sample(tmp_path):
+    # Converted to seconds before subtracting the first stamp, this file lost its last sample.
+    path = write_csv(tmp_path / "epoch.csv", epoch_ms_rows(1_602_483_447_972, 445), header="time,x,y,z")
+    rec = D.load_csv(path, 50.0, D.ColumnMap(label=None, subject=None), time_unit="ms")
+    assert rec.rec_len.tolist() == [445]
+    assert rec.rec_t0 is not None and rec.rec_t0.tolist() == [1_602_483_447.972]
+    assert rec.time_iso is None
+    rng = np.random.default_rng(0)
+    for t0, n, rate in zip(rng.integers(1_600_000_000_000, 1_700_000_000_000, 40), rng.integers(300, 3000, 40),
+                           rng.choice([25.0, 50.0, 100.0], 40)):
+        path = write_csv(tmp_path / "sweep.csv", epoch_ms_rows(int(t0), int(n), 1000 / rate), header="time,x,y,z")
+        got = D.load_csv(path, rate, D.ColumnMap(label=None, subject=None), time_unit="ms").rec_len
+        assert got.tolist() == [n], (t0, n, rate)
+
+
+def test_csv_iso_datetime_time_column(tmp_path):
+    stamps = pd.date_range("2022-07-11T10:00:00+02:00", periods=120, freq="20ms")
+    rows = [f"{s.isoformat()},{i % 7},0,1" for i, s in enumerate(stamps)]
+    rec = D.load_csv(write_csv(tmp_path / "iso.csv", rows, header="time,x,y,z"), 50.0,
+                     D.ColumnMap(label=None, subject=None))
+    assert rec.rec_len.tolist() == [120] and rec.time_iso == "+02:00"
+    assert rec.rec_t0.tolist() == [stamps[0].timestamp()]
+    assert np.allclose(rec.acc[:, 0], np.arange(120) % 7)
+    # naive date-times with a space, as spreadsheets write them
+    naive = [f"2022-07-11 10:00:{i * 0.02:06.3f},0,0,1" for i in range(100)]
+    rec = D.load_csv(write_csv(tmp_path / "naive.csv", naive, header="time,x,y,z"), 50.0,
+                     D.ColumnMap(label=None, subject=None))
+    assert rec.rec_len.tolist() == [100] and rec.time_iso == ""
+    # a broken stamp among date-times is named
+    rows[30] = "2022-07-11T10:00:00.600+02:00x,0,0,1"
+    with pytest.raises(D.NonNumericError, match=r"iso.csv: column 'time' row 31 \(line 32\) holds .*ISO 8601"):
+        D.load_csv(write_csv(tmp_path / "iso.csv", rows, header="time,x,y,z"), 50.0,
+                   D.ColumnMap(label=None, subject=None))
+
+
+def test_csv_wrong_encoding_names_the_encoding_option(tmp_path):
+    text = "time,x,y,z,label\n" + "\n".join(f"{i / 50:.2f},0,0,1,marché" for i in range(60)) + "\n"
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text(text, encoding="utf-16")
+    with pytest.raises(D.EncodingError, match=r"utf16.csv: .*not utf-8 text.*encoding='utf-16'.*--encoding utf-16"):
+        D.load_csv(utf16, 50.0, D.ColumnMap(subject=None))
+    assert D.load_csv(utf16, 50.0, D.ColumnMap(subject=None), encoding="utf-16").classes == ("marché",)
+    latin = tmp_path / "latin.csv"
+    latin.write_text(text, encoding="latin-1")
+    with pytest.raises(D.DataError, match=r"latin.csv: .*byte 0xe9.*encoding='latin-1'"):
+        D.load_csv(latin, 50.0, D.ColumnMap(subject=None))
+    assert D.load_csv(latin, 50.0, D.ColumnMap(subject=None), encoding="latin-1").classes == ("marché",)
+    with pytest.raises(D.DataError, match=r"unknown encoding 'utf-99'"):
+        D.load_csv(latin, 50.0, encoding="utf-99")
+
+
+@pytest.mark.parametrize("sep, shown", [(";", "';'"), ("\t", r"'\t'"), ("|", "'|'")])
+def test_csv_other_separator_is_suggested(tmp_path, sep, shown):
+    rows = [r.replace(",", sep) for r in regular_rows(20)]
+    path = write_csv(tmp_path / "sep.csv", rows, header=sep.join(["time", "x", "y", "z", "label", "subject"]))
+    hint = re.escape(f"sep={shown} (--sep {shown}")
+    with pytest.raises(D.MissingColumnError, match=rf"sep.csv: column 'time' not found.*{hint}"):
+        D.load_csv(path, 50.0)
+    assert D.load_csv(path, 50.0, sep=sep).rec_len.tolist() == [20]
+
+
+def test_csv_forgotten_time_unit_suggests_the_unit_not_the_gap(tmp_path):
+    path = write_csv(tmp_path / "ms.csv", epoch_ms_rows(1_657_530_000_000, 300, 64), header="time,x,y,z")
+    cols = D.ColumnMap(label=None, subject=None)
+    with pytest.raises(D.TimeUnitError, match=r"ms.csv: column 'time' steps 64 s .*0.0156 Hz.*time_unit='ms' "
+                                              r"\(--time-unit ms\).*15.6 Hz") as err:
+        D.load_csv(path, 16.0, cols)
+    assert "max_gap_s" not in str(err.value)
+    with pytest.raises(D.TimeUnitError, match="time_unit='ms'"):  # a raised gap limit does not hide it
+        D.load_csv(path, 16.0, cols, max_gap_s=1000)
+    assert D.load_csv(path, 15.625, cols, time_unit="ms").rec_len.tolist() == [300]
+    # the other way round: seconds read as milliseconds
+    secs = write_csv(tmp_path / "s.csv", regular_rows(100), header="time,x,y,z,label,subject")
+    with pytest.raises(D.TimeUnitError, match=r"s.csv: .*50000 Hz.*time_unit='s' \(--time-unit s\).*50 Hz"):
+        D.load_csv(secs, 50.0, time_unit="ms")
+    # arrays in milliseconds
+    with pytest.raises(D.TimeUnitError, match=r"<arrays>: .*seconds.*time \* 0.001.*50 Hz"):
+        D.from_arrays(np.zeros((100, 3)), 50.0, time=np.arange(100) * 20.0)
+    # a real gap in seconds keeps its advice
+    t = np.concatenate([np.arange(50), np.arange(50) + 200]) / 50.0
+    with pytest.raises(D.GapError, match="raise max_gap_s"):
+        D.from_arrays(np.zeros((100, 3)), 50.0, time=t)
+
+
+def test_from_arrays_recording_ids_keep_series_apart():
+    acc = np.r_[np.zeros((100, 3)), np.ones((80, 3))]
+    rec = D.from_arrays(acc, 50.0, label=["a"] * 180, subject=4, recording=[7] * 100 + [9] * 80)
+    assert rec.n_recordings == 2 and rec.rec_subject.tolist() == [4, 4] and rec.rec_id.tolist() == [7, 9]
+    assert rec.rec_len.tolist() == [100, 80]
+    w = D.make_windows(rec, D.WindowConfig(32, 16))
+    assert all(np.ptp(x) == 0 for x in w.x)  # no window mixes the two series
+    with pytest.raises(D.FormatError, match=r"recording has shape \(3,\); expected \(180,\)"):
+        D.from_arrays(acc, 50.0, recording=[1, 2, 3])
+    # with time stamps, each series is resampled on its own (both start at t = 0)
+    t = np.r_[np.arange(100), np.arange(80)] / 50.0
+    rec = D.from_arrays(acc, 50.0, time=t, subject=4, recording=[7] * 100 + [9] * 80)
+    assert rec.rec_len.tolist() == [100, 80] and rec.rec_t0.tolist() == [0.0, 0.0]

@@ -25,7 +25,7 @@ The modules import downwards only: ``records`` <- ``windows`` <- ``datasets``, `
 
 from __future__ import annotations
 
-from .csv import TIME_UNITS, ColumnMap, from_arrays, load_csv
+from .csv import PLAUSIBLE_RATE_HZ, TIME_UNITS, ColumnMap, from_arrays, load_csv
 from .datasets import (
     DATASETS, HAPT_BASIC, HAPT_VAL_SUBJECTS, PRESET_NAMES, SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS,
     UCI_HAR_TEST_SUBJECTS, DataConfig, Prepared, load_dataset, packaged_path, prepare,
@@ -36,9 +36,10 @@ from .pamap2 import (
     leave_one_subject_out, load_pamap2, pamap2_windows,
 )
 from .records import (
-    UNLABELLED, ChecksumError, DataError, EmptyFileError, FormatError, GapError, MissingColumnError,
-    NonFiniteError, NonNumericError, Recordings, RecordingTooShortError, RepairReport, RepairWarning,
-    SubjectOverlapError, TimestampError, UnknownLabelError, UnknownSubjectError, Windows, did_you_mean,
+    UNLABELLED, ChecksumError, DataError, EmptyFileError, EncodingError, FormatError, GapError,
+    MissingColumnError, NonFiniteError, NonNumericError, Recordings, RecordingTooShortError, RepairReport,
+    RepairWarning, SubjectOverlapError, TimestampError, TimeUnitError, UnknownLabelError,
+    UnknownSubjectError, Windows, did_you_mean,
 )
 from .windows import (
     Normaliser, Split, WindowConfig, check_disjoint, label_segments, make_windows, split_by_subject,
@@ -47,9 +48,9 @@ from .windows import (
 
 __all__ = [
     # errors and warnings
-    "DataError", "ChecksumError", "FormatError", "EmptyFileError", "MissingColumnError",
+    "DataError", "ChecksumError", "FormatError", "EncodingError", "EmptyFileError", "MissingColumnError",
     "NonNumericError", "NonFiniteError", "UnknownLabelError", "GapError", "TimestampError",
-    "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
+    "TimeUnitError", "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
     # containers
     "Recordings", "RepairReport", "WindowConfig", "Windows", "Split", "Normaliser", "DataConfig",
     "Prepared", "ColumnMap",
@@ -60,6 +61,6 @@ __all__ = [
     # constants
     "N_FOLDS", "FOLD_VAL_SUBJECTS",
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
-    "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "TIME_UNITS", "PAMAP2_ACTIVITIES", "PAMAP2_WINDOW",
+    "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "TIME_UNITS", "PLAUSIBLE_RATE_HZ", "PAMAP2_ACTIVITIES", "PAMAP2_WINDOW",
     "PAMAP2_COLUMNS", "PAMAP2_CHANNELS_40", "PAMAP2_CHANNEL_SETS", "UNLABELLED",
 ]

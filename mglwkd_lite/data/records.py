@@ -20,9 +20,9 @@ import numpy as np
 
 __all__ = [
     # errors and warnings
-    "DataError", "ChecksumError", "FormatError", "EmptyFileError", "MissingColumnError",
+    "DataError", "ChecksumError", "FormatError", "EncodingError", "EmptyFileError", "MissingColumnError",
     "NonNumericError", "NonFiniteError", "UnknownLabelError", "GapError", "TimestampError",
-    "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
+    "TimeUnitError", "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
     # containers
     "RepairReport", "Recordings", "Windows",
     # helpers and constants
@@ -46,6 +46,10 @@ class ChecksumError(DataError):
 
 class FormatError(DataError):
     """A file or array does not have the expected layout (keys, columns, shapes)."""
+
+
+class EncodingError(FormatError):
+    """A file is not text in the given encoding (the message names the ``encoding`` option to use)."""
 
 
 class EmptyFileError(DataError):
@@ -74,6 +78,10 @@ class GapError(DataError):
 
 class TimestampError(DataError):
     """Time stamps are unsorted, duplicated or irregular and ``strict=True`` forbids repairs."""
+
+
+class TimeUnitError(TimestampError):
+    """The time stamps give an implausible sampling rate (the message suggests the unit that fits)."""
 
 
 class RecordingTooShortError(DataError):
@@ -183,7 +191,11 @@ class Recordings:
         Repairs made while loading.
     rec_t0 : numpy.ndarray, shape (n_recordings,), float64, or None
         Time (s) of the first sample of each recording on its file's time axis: its earliest time
-        stamp, where the resampled grid starts; None when the input had no time stamps.
+        stamp, where the resampled grid starts; None when the input had no time stamps. For ISO 8601
+        date-times: seconds since 1970-01-01 UTC.
+    time_iso : str or None
+        None when the time stamps were numbers; for ISO 8601 date-times the UTC offset to show them
+        in (``"+02:00"``; ``""`` when they had none).
     """
 
     acc: np.ndarray
@@ -199,6 +211,7 @@ class Recordings:
     sources: tuple[str, ...] = ()
     report: RepairReport = field(default_factory=RepairReport)
     rec_t0: np.ndarray | None = None
+    time_iso: str | None = None
 
     @property
     def rec_offsets(self) -> np.ndarray:
