@@ -605,3 +605,21 @@ def test_from_arrays_recording_ids_keep_series_apart():
     t = np.r_[np.arange(100), np.arange(80)] / 50.0
     rec = D.from_arrays(acc, 50.0, time=t, subject=4, recording=[7] * 100 + [9] * 80)
     assert rec.rec_len.tolist() == [100, 80] and rec.rec_t0.tolist() == [0.0, 0.0]
+
+
+def test_values_beyond_a_limit_are_counted_with_their_rows(tmp_path):
+    rows = regular_rows(100)
+    rows[41] = "0.82,1e30,0,1,walk,1"
+    rows[60] = "1.2,0,-75,1,walk,1"
+    path = write_csv(tmp_path / "huge.csv", rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert D.load_csv(path, 50.0).report.total("implausible_values") == 0  # no limit, no check
+    with pytest.warns(D.RepairWarning, match=r"implausible_values=2 .*row 42 \(line 43\) x=1e\+30, "
+                                             r"row 61 \(line 62\) y=-75"):
+        rec = D.load_csv(path, 50.0, value_limit=50.0)
+    assert rec.report.total("implausible_values") == 2 and rec.rec_len.tolist() == [100]
+    acc = np.zeros((20, 3))
+    acc[5, 2] = 99.0
+    with pytest.warns(D.RepairWarning, match=r"<arrays>: implausible_values=1 .*index 5 z=99"):
+        D.from_arrays(acc, 50.0, value_limit=16.0)

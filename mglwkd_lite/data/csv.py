@@ -203,7 +203,7 @@ def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: n
 def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray,
            subj: np.ndarray, rec: np.ndarray | None, classes: tuple[str, ...], rate_hz: float, max_gap_s: float,
            jitter_tol: float, strict: bool, min_length: int | None, columns: Sequence[str], clock: _Clock,
-           name: str) -> Recordings:
+           name: str, value_limit: float | None = None) -> Recordings:
     """Shared checks and resampling of the CSV and array entry points.
 
     One recording per subject, or per (subject, recording id) pair when ``rec`` is given, in order
@@ -221,9 +221,10 @@ def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz
         if len(bad):
             raise NonFiniteError(f"{source}: column {clock.column!r} {_row_name(source, int(bad[0]))} is "
                                  f"{stamps[bad[0]]}; expected a finite time stamp")
+    rows = [] if value_limit is None else _implausible(source, xyz, columns, value_limit)
     rec_key = np.zeros(len(subj), np.int64) if rec is None else rec
     groups = list(dict.fromkeys(zip(subj.tolist(), rec_key.tolist())))
-    accs, labs, lens, subs, ids, t0s, rows = [], [], [], [], [], [], []
+    accs, labs, lens, subs, ids, t0s = [], [], [], [], [], []
     for g, (s, r) in enumerate(groups):
         m = (subj == s) & (rec_key == r)
         src = source
@@ -257,6 +258,21 @@ def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz
         rec_t0=np.asarray(t0s, np.float64) if stamps is not None else None,
         time_iso=clock.iso if stamps is not None else None,
     )
+
+
+def _implausible(source: str, xyz: np.ndarray, columns: Sequence[str], limit: float) -> list[dict]:
+    """The report row of values beyond +-``limit`` (kept), naming the first rows; [] when none."""
+    beyond = np.abs(xyz) > limit
+    bad = np.flatnonzero(beyond.any(axis=1))
+    if not len(bad):
+        return []
+    first = []
+    for i in bad[:3]:
+        k = int(np.flatnonzero(beyond[i])[0])
+        first.append(f"{_row_name(source, int(i))} {columns[k]}={xyz[i, k]:.6g}")
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    return [{"source": source, "kind": "implausible_values", "count": int(len(bad)),
+             "detail": f"rows with a value beyond +-{limit:g}, kept: {', '.join(first)}{more}"}]
 
 
 def _encode_labels(source: str, col: str, values: Sequence, classes: Sequence[str] | None,
@@ -371,7 +387,7 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
              classes: Sequence[str] | None = None, time_unit: str = "s", subject: int = 0,
              max_gap_s: float = 1.0, jitter_tol: float = 0.1, strict: bool = False,
              min_length: int | None = None, unlabelled: Sequence[str] = ("",), name: str | None = None,
-             sep: str = ",", encoding: str = "utf-8") -> Recordings:
+             sep: str = ",", encoding: str = "utf-8", value_limit: float | None = None) -> Recordings:
     """Load a device's CSV export and resample it to ``rate_hz``.
 
     Rows are grouped by subject (one recording per subject, in order of first appearance). Per
@@ -414,6 +430,10 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
         Field separator (``"\\t"`` or ``"tab"`` for a tab, as typed on a command line).
     encoding : str
         Text encoding of the file (a Python codec name: ``"utf-8"``, ``"utf-16"``, ``"latin-1"``...).
+    value_limit : float, optional
+        Largest physically plausible magnitude of an axis value, in the file's units. Rows beyond it
+        are kept but counted in ``report`` as ``"implausible_values"``, naming the first rows (so a
+        :class:`RepairWarning` is emitted). None: no check.
 
     Returns
     -------
@@ -496,7 +516,7 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
         lab, classes = np.full(len(df), UNLABELLED, np.int64), tuple(classes or ())
     shown = df[columns.time].str.strip().to_numpy(dtype=object)
     return _build(source, stamps, shown, xyz, lab, subj, None, classes, rate_hz, max_gap_s, jitter_tol, strict,
-                  min_length, axes, clock, name or path.stem)
+                  min_length, axes, clock, name or path.stem, value_limit)
 
 
 def _ids(source: str, what: str, value: Sequence[int] | int, n: int) -> np.ndarray:
@@ -512,7 +532,7 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
                 classes: Sequence[str] | None = None, max_gap_s: float = 1.0, jitter_tol: float = 0.1,
                 strict: bool = False, min_length: int | None = None, unlabelled: Sequence[str] = ("", "-1"),
                 channels: Sequence[str] = ("x", "y", "z"), name: str = "arrays",
-                recording: Sequence[int] | int | None = None) -> Recordings:
+                recording: Sequence[int] | int | None = None, value_limit: float | None = None) -> Recordings:
     """Build :class:`Recordings` from in-memory arrays, with the checks of :func:`load_csv`.
 
     Parameters
@@ -539,6 +559,8 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
         recording (its ``rec_id``), so that two separate series of one subject stay apart (no window
         crosses between them; with ``time``, each is resampled from its own first stamp). Default:
         one recording per subject.
+    value_limit : float, optional
+        As in :func:`load_csv`.
 
     Returns
     -------
@@ -580,4 +602,4 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
             raise FormatError(f"{source}: label has {len(label)} values; expected {n}")
         lab, classes = _encode_labels(source, "label", list(label), classes, unlabelled)
     return _build(source, time, None, acc, lab, subj, rec, classes, rate_hz, max_gap_s, jitter_tol, strict,
-                  min_length, tuple(channels), clock, name)
+                  min_length, tuple(channels), clock, name, value_limit)
