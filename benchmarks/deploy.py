@@ -17,8 +17,9 @@ and in the paper's setting (WRN16-3 on 64 x 64 images; initial weights, as weigh
 cost). The teachers are trained first if they are not cached.
 
 Everything runs with ``torch.set_num_threads(1)`` and ONNX Runtime ``intra_op_num_threads=1``.
-Latencies are medians of repeated calls; on a shared machine they are noisy, the ratios within one
-run are what to read.
+Latencies are the median of several timed rounds (:func:`mglwkd_lite.timing.time_call`: ``timeit``
+calibrates each round to at least 0.2 s, and its calibration calls are the warm-up); on a shared
+machine they are noisy, the ratios within one run are what to read.
 
 Run: ``python benchmarks/deploy.py [--preset quick] [--out-dir benchmarks/results]``
 """
@@ -37,14 +38,16 @@ import torch
 
 from mglwkd_lite import data, deploy, pipeline, repro, topology
 from mglwkd_lite.models import count_macs, count_parameters, wrn2d
+from mglwkd_lite.report.deploy import backend_scores, compare_backends, cost_ratios, cost_table
+from mglwkd_lite.timing import time_call
 
 RUNTIMES = {"pytorch": "PyTorch eager", "torchscript": "TorchScript", "onnx": "ONNX Runtime float32",
             "onnx_int8": "ONNX Runtime int8"}
 
 
-def timed(fn, x: np.ndarray, min_time: float, min_repeats: int) -> float:
-    """Seconds per window (median over calls), see :func:`mglwkd_lite.deploy.time_per_window`."""
-    return deploy.time_per_window(fn, x, min_time=min_time, min_repeats=min_repeats)
+def timed(fn, x: np.ndarray, min_time: float, rounds: int = 3) -> float:
+    """Seconds per window of ``fn(x)``: the median of at least ``rounds`` timed rounds."""
+    return float(np.median(time_call(lambda: fn(x), repeat=rounds, min_time=min_time))) / len(x)
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
@@ -93,13 +96,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = deploy.export_student(student, tmp, calib)
         backends = deploy.deployed_backends(student, paths, threads=1)
-        agreement = deploy.compare_backends(backends["pytorch"], {k: v for k, v in backends.items() if k != "pytorch"},
+        agreement = compare_backends(backends["pytorch"], {k: v for k, v in backends.items() if k != "pytorch"},
                                             test_x)
-        scores = deploy.backend_scores(backends, test_x, test_y)
+        scores = backend_scores(backends, test_x, test_y)
         params, macs = count_parameters(student), count_macs(student, (1, *test_x.shape[1:]))
         for key, fn in backends.items():
-            b1 = timed(fn, x1, args.min_time, 20)
-            b256 = timed(fn, x256, args.min_time, 3)
+            b1 = timed(fn, x1, args.min_time)
+            b256 = timed(fn, x256, args.min_time)
             rows.append(row("student WRN16-1 (1-D)", RUNTIMES[key], b1, b256, params, macs,
                             deploy.file_size(paths[key]), scores.loc[key].to_dict(), hop_s, "raw window 3x128",
                             trained=True))
@@ -116,11 +119,11 @@ def main() -> None:
         pi_cfg = topology.PIConfig(resolution=pi_res)
         pi_fn = lambda x, cfg=pi_cfg: topology.persistence_images(x, cfg)  # noqa: E731
         images = pi_fn(x256)
-        pi_b1, pi_b256 = timed(pi_fn, x1, args.min_time, 20), timed(pi_fn, x256, args.min_time, 3)
+        pi_b1, pi_b256 = timed(pi_fn, x1, args.min_time), timed(pi_fn, x256, args.min_time)
         net = teachers[kind].model if kind else wrn2d(depth, width, in_channels=3, num_classes=len(prepared.classes))
         net = net.eval().to(memory_format=torch.channels_last)
         fn = deploy.torch_backend(net)
-        t_b1, t_b256 = timed(fn, images[:1], args.min_time, 5), timed(fn, images, 0.0, 2)
+        t_b1, t_b256 = timed(fn, images[:1], args.min_time), timed(fn, images, 0.0, rounds=2)
         acc = teachers[kind].metrics["test"] if kind else {"accuracy": None, "macro_f1": None}
         label = f"WRN{depth}-{width} (2-D) on 3x{pi_res}x{pi_res} PIs"
         size = weight_bytes(net)
@@ -138,7 +141,7 @@ def main() -> None:
 
     sig = teachers["signal_teacher"].model.eval()
     fn = deploy.torch_backend(sig)
-    s_b1, s_b256 = timed(fn, x1, args.min_time, 20), timed(fn, x256, args.min_time, 3)
+    s_b1, s_b256 = timed(fn, x1, args.min_time), timed(fn, x256, args.min_time)
     d, w = setup.signal_teacher
     rows.append(row(f"signal teacher WRN{d}-{w} (1-D)", "PyTorch eager", s_b1, s_b256, count_parameters(sig),
                     count_macs(sig, (1, *test_x.shape[1:])), weight_bytes(sig), teachers["signal_teacher"].metrics["test"],
@@ -154,8 +157,9 @@ def main() -> None:
                     "test_metrics_at_training": {k: trained.metrics["test"][k] for k in ("accuracy", "macro_f1")}},
         "export_agreement": agreement.reset_index().to_dict(orient="records"),
         "threads": {"torch": torch.get_num_threads(), "onnxruntime_intra_op": 1},
-        "timing": "Median seconds per window over repeated calls after one warm-up call; the machine was "
-                  "shared with other jobs while this ran, so absolute times are noisy - compare ratios",
+        "timing": "Median seconds per window over timed rounds of at least 0.2 s each (timeit, after its "
+                  "calibration calls as warm-up); the machine was shared with other jobs while this ran, so "
+                  "absolute times are noisy - compare ratios",
         "sizes": "student files as written; for the teachers the float32 weights (parameters and buffers)",
         "teachers": {k: {"checkpoint": t.checkpoint.name, "spec": str(t.model.spec)} for k, t in teachers.items()},
         "paper_pi_teacher": "WRN16-3 (2-D) on 64x64 images, initial weights: cost only, no accuracy",
@@ -172,8 +176,8 @@ def main() -> None:
 
 def markdown(result: dict) -> str:
     """The results as a Markdown page: one table plus the headline ratios."""
-    table = deploy.cost_table(result)
-    ratios = deploy.cost_ratios(result)
+    table = cost_table(result)
+    ratios = cost_ratios(result)
     w = result["window"]
     lines = [
         "# Deployment cost: the student beside the PI path",

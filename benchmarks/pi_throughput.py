@@ -2,8 +2,9 @@
 
 Both paths run in this one process, on the same real HAPT windows, one after the other; the ratio of
 their CPU times per window is the speed-up (CPU time is less sensitive than wall time to other
-processes sharing the machine; both are reported). The outputs are compared on every window that the
-reference path processed.
+processes sharing the machine; both are reported, each the best of its timed rounds, measured with
+:func:`mglwkd_lite.timing.time_call`). The outputs are compared on every window that the reference
+path processed.
 
 Usage::
 
@@ -18,11 +19,13 @@ import datetime as _dt
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from mglwkd_lite import data, repro
 from mglwkd_lite import topology as tp
+from mglwkd_lite.timing import time_call
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -38,16 +41,15 @@ def hapt_windows(length: int) -> np.ndarray:
     return prepared.normaliser.transform(windows.x[train])
 
 
-def timed(fn, repeats: int) -> tuple[float, float, np.ndarray]:
-    """Best CPU and wall seconds over ``repeats`` calls, and the last result."""
-    best_cpu = best_wall = np.inf
-    out = None
-    for _ in range(repeats):
-        c, w = time.process_time(), time.perf_counter()
-        out = fn()
-        best_cpu = min(best_cpu, time.process_time() - c)
-        best_wall = min(best_wall, time.perf_counter() - w)
-    return best_cpu, best_wall, out
+def timed(fn: Callable[[], object], repeats: int, number: int | None = None) -> tuple[float, float]:
+    """Best CPU and best wall seconds per call of ``fn`` over at least ``repeats`` rounds of each clock.
+
+    ``number=1`` times single calls without calibration (for the slow reference path, warmed up by
+    the caller); otherwise ``timeit`` calibrates rounds of at least 0.2 s.
+    """
+    cpu = time_call(fn, repeat=repeats, timer=time.process_time, number=number).min()
+    wall = time_call(fn, repeat=repeats, timer=time.perf_counter, number=number).min()
+    return float(cpu), float(wall)
 
 
 def measure(x: np.ndarray, n_reference: int, repeats: int, cfg: tp.PIConfig, seed: int = 0) -> dict:
@@ -60,13 +62,15 @@ def measure(x: np.ndarray, n_reference: int, repeats: int, cfg: tp.PIConfig, see
     sub = x[pick]
     tp.persistence_images(x[:4], cfg, method="reference")  # imports and first-call costs
     tp.persistence_images(x[:4], cfg)
-    ref_cpu, ref_wall, ref = timed(lambda: tp.persistence_images(sub, cfg, method="reference"), 1)
+    ref = tp.persistence_images(sub, cfg, method="reference")
+    ref_cpu, ref_wall = timed(lambda: tp.persistence_images(sub, cfg, method="reference"), 1, number=1)
     # Output arrays are allocated (and their pages touched) once, outside the timing: first-touch page
     # faults of a fresh array cost 0.1-2 s per 300 MB on a virtual machine, noise that is not PI work.
     sub_buf = np.zeros((len(sub), x.shape[1], cfg.resolution, cfg.resolution), dtype=np.float32)
     all_buf = np.zeros((len(x), x.shape[1], cfg.resolution, cfg.resolution), dtype=np.float32)
-    fast_cpu, fast_wall, fast = timed(lambda: tp.persistence_images(sub, cfg, out=sub_buf), 5 * repeats)
-    all_cpu, all_wall, _ = timed(lambda: tp.persistence_images(x, cfg, out=all_buf), repeats)
+    fast = tp.persistence_images(sub, cfg)
+    fast_cpu, fast_wall = timed(lambda: tp.persistence_images(sub, cfg, out=sub_buf), 5 * repeats)
+    all_cpu, all_wall = timed(lambda: tp.persistence_images(x, cfg, out=all_buf), repeats)
     diff = float(np.abs(fast - ref).max())
     points = sum(len(d) for dg in tp.persistence_diagrams(sub, cfg) for d in dg) / (len(sub) * x.shape[1])
     n = len(sub)

@@ -1,4 +1,5 @@
-"""Tests for mglwkd_lite.deploy: bundle round trip, export equality, int8, labelling recordings."""
+"""Tests for mglwkd_lite.deploy: bundle round trip, export equality, int8, labelling recordings, the predict
+command; and the chapter's tables (mglwkd_lite.report.deploy)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from mglwkd_lite import deploy
-from mglwkd_lite._io import load_npz
+from mglwkd_lite import cli, deploy
+from mglwkd_lite.data import packaged_path
 from mglwkd_lite.deploy import DeployError
 from mglwkd_lite.models import wrn1d
+from mglwkd_lite.report import deploy as report
 
 CLASSES6 = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING")
 
 
-def _packaged(name: str = "hapt_acc50hz.npz") -> dict[str, np.ndarray]:
-    from importlib import resources
-
-    with resources.as_file(resources.files("mglwkd_lite") / "_data" / name) as p:
-        return load_npz(p)
+def _packaged(name: str = "hapt") -> dict[str, np.ndarray]:
+    with np.load(packaged_path(name), allow_pickle=False) as z:
+        return {key: z[key] for key in z.files}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_real_windows_fixture_is_real(real_windows):
 def test_exports_agree_with_pytorch_on_real_windows(student, exported, real_windows):
     x = real_windows[0]
     ref = deploy.torch_backend(student)
-    table = deploy.compare_backends(
+    table = report.compare_backends(
         ref,
         {
             "torchscript": deploy.torchscript_backend(exported["torchscript"]),
@@ -237,13 +237,13 @@ def recording_csv(tmp_path_factory):
     return path, acc.astype(np.float32), label, tuple(classes[:-1])
 
 
-def test_predict_main_labels_a_real_recording(tmp_path, bundle_path, recording_csv, capsys):
+def test_predict_command_labels_a_real_recording(tmp_path, bundle_path, recording_csv, capsys):
     import pandas as pd
 
     path, acc, label, classes = recording_csv
     out = tmp_path / "pred.csv"
-    rc = deploy.predict_main([str(path), "--model", str(bundle_path), "-o", str(out), "--label-col", "label",
-                              "--no-progress"])
+    rc = cli.main(["predict", str(path), "--model", str(bundle_path), "-o", str(out), "--label-col", "label",
+                   "--no-progress"])
     assert rc == 0
     assert "windows labelled" in capsys.readouterr().out
     table = pd.read_csv(out, keep_default_na=False)
@@ -283,7 +283,7 @@ def test_predict_bad_input_gets_the_loaders_errors(tmp_path, bundle_path, capsys
 
     rows = "\n".join(f"{i / 50:.2f},0.1,0.2,0.9" for i in range(300))
     misspelt = _write(tmp_path / "misspelt.csv", "time,x,y,zz\n" + rows + "\n")
-    rc = deploy.predict_main([str(misspelt), "--model", str(bundle_path), "--no-progress"])
+    rc = cli.main(["predict", str(misspelt), "--model", str(bundle_path), "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 2 and "misspelt.csv" in err and "'z' not found" in err and "did you mean 'zz'" in err
     assert not (tmp_path / "misspelt.predictions.csv").exists()
@@ -301,12 +301,10 @@ def test_predict_bad_input_gets_the_loaders_errors(tmp_path, bundle_path, capsys
 
 
 def test_predict_bad_bundle(tmp_path, recording_csv, capsys):
-    rc = deploy.predict_main([str(recording_csv[0]), "--model", str(tmp_path / "none.pt"), "--no-progress"])
+    rc = cli.main(["predict", str(recording_csv[0]), "--model", str(tmp_path / "none.pt"), "--no-progress"])
     assert rc == 2 and "model bundle not found" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path(deploy.__file__).with_name("__main__.py").is_file(),
-                    reason="the package has no __main__ yet")
 def test_python_m_predict_command(tmp_path, bundle_path, recording_csv):
     import subprocess
     import sys
@@ -345,13 +343,26 @@ def _cost_rows() -> dict:
 
 def test_cost_table_and_ratios():
     result = _cost_rows()
-    table = deploy.cost_table(result)
+    table = report.cost_table(result)
     assert len(table) == 4 and table.loc[3, "accuracy"] == "" and table.loc[2, "size (kB)"] == "100.0"
-    ratios = deploy.cost_ratios(result)
+    ratios = report.cost_ratios(result)
     assert ratios["int8_size_vs_float"] == pytest.approx(0.4)
     assert ratios["int8_accuracy_change"] == pytest.approx(-0.01)
     assert ratios["pi_paper_vs_int8_b256"] == pytest.approx(2000.0)
     assert ratios["pi_paper_vs_pytorch_b256"] == pytest.approx(500.0)
+
+
+def test_backend_scores_and_the_timer(student, real_windows):
+    from mglwkd_lite.timing import time_call
+
+    x = real_windows[0][:32]
+    y = deploy.torch_backend(student)(x).argmax(1)  # the student's own classes: accuracy 1
+    scores = report.backend_scores({"pytorch": deploy.torch_backend(student)}, x, y)
+    assert list(scores.index) == ["pytorch"] and scores.loc["pytorch", "accuracy"] == 1.0
+    calls = []
+    seconds = time_call(lambda: calls.append(1), repeat=2, number=5)
+    assert seconds.shape == (2,) and (seconds >= 0).all() and len(calls) == 10
+    assert len(time_call(lambda: deploy.torch_backend(student)(x[:1]), repeat=3, min_time=0.0)) >= 3
 
 
 def test_recording_to_csv_round_trips_through_the_loader(tmp_path):
@@ -374,10 +385,10 @@ def test_window_agreement_and_timeline():
 
     table = pd.DataFrame({"start_s": [0.0, 1.0, 2.0], "end_s": [2.0, 3.0, 4.0],
                           "activity": ["A", "B", "B"], "label": ["A", "A", "OTHER"], "p_A": 0.5, "p_B": 0.5})
-    assert deploy.window_agreement(table) == {"windows": 2, "accuracy": 0.5}
+    assert report.window_agreement(table) == {"windows": 2, "accuracy": 0.5}
     with pytest.raises(DeployError, match="no 'label'"):
-        deploy.window_agreement(table.drop(columns="label"))
-    ax = deploy.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 4 + ["B"] * 3 + [""], ("A", "B"))
+        report.window_agreement(table.drop(columns="label"))
+    ax = report.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 4 + ["B"] * 3 + [""], ("A", "B"))
     # Two ground-truth runs plus the unlabelled sample, and one bar per window.
     assert len(ax.collections) == 3 + 3
     assert [t.get_text() for t in ax.get_yticklabels()] == ["student", "ground truth"]

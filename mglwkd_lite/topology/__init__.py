@@ -64,6 +64,7 @@ Modules
 re-exported here. The chapter's tables and figures are in :mod:`mglwkd_lite.report.topology`.
 """
 
+from . import cache, config, diagrams, images
 from .cache import cached_persistence_images, pi_cache_path
 from .config import PIConfig, TopologyError
 from .diagrams import (
@@ -71,20 +72,4 @@ from .diagrams import (
 )
 from .images import PersistenceImageTransformer, clipped_mass, persistence_images, pool_images
 
-__all__ = [
-    "TopologyError",
-    "PIConfig",
-    "scale_windows",
-    "elder_pairs",
-    "kept_pairs",
-    "window_pairs",
-    "pair_counts",
-    "persistence_diagrams",
-    "reference_diagram",
-    "persistence_images",
-    "clipped_mass",
-    "pool_images",
-    "PersistenceImageTransformer",
-    "cached_persistence_images",
-    "pi_cache_path",
-]
+__all__ = [*config.__all__, *diagrams.__all__, *images.__all__, *cache.__all__]
