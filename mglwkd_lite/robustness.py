@@ -41,6 +41,7 @@ class RobustnessError(ValueError):
 
 
 def _check(x: np.ndarray) -> np.ndarray:
+    """``x`` as an array, if it has the shape ``(N, C, T)`` of windows."""
     x = np.asarray(x)
     if x.ndim != 3:
         raise RobustnessError(f"windows must be (N, C, T), got shape {x.shape}")
@@ -48,7 +49,27 @@ def _check(x: np.ndarray) -> np.ndarray:
 
 
 def add_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive white Gaussian noise of standard deviation ``sigma`` on ``(N, C, T)`` windows."""
+    """Additive white Gaussian noise.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, C, T)`` normalised windows (left untouched).
+    sigma : float
+        Standard deviation of the noise, ``>= 0``.
+    rng : numpy.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x + sigma * e`` with ``e ~ N(0, 1)`` i.i.d., same shape and dtype as ``x``.
+
+    Raises
+    ------
+    RobustnessError
+        If ``x`` is not ``(N, C, T)`` or ``sigma < 0``.
+    """
     x = _check(x)
     if not sigma >= 0:
         raise RobustnessError(f"noise sigma must be >= 0, got {sigma}")
@@ -56,7 +77,31 @@ def add_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarr
 
 
 def drop_samples(x: np.ndarray, ratio: float, rng: np.random.Generator) -> np.ndarray:
-    """Zero a share ``ratio`` of the time steps of each window, on every channel at once."""
+    """Zero a share of the time steps of each window, on every channel at once (missing data).
+
+    A dropped packet carries all three axes, so a lost step is lost on every channel; 0 is the
+    training mean after normalisation.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, C, T)`` normalised windows (left untouched).
+    ratio : float
+        Share of the ``T`` steps lost per window, in ``[0, 1)``; ``round(ratio * T)`` steps, drawn
+        without replacement.
+    rng : numpy.random.Generator
+        Source of the lost steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy of ``x`` with the lost steps set to 0.
+
+    Raises
+    ------
+    RobustnessError
+        If ``x`` is not ``(N, C, T)`` or ``ratio`` is outside ``[0, 1)``.
+    """
     x = _check(x)
     if not 0 <= ratio < 1:
         raise RobustnessError(f"missing-data ratio must be in [0, 1), got {ratio}")
@@ -74,7 +119,25 @@ def drop_samples(x: np.ndarray, ratio: float, rng: np.random.Generator) -> np.nd
 def change_rate(x: np.ndarray, factor: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Re-read windows as if sampled at ``factor`` times the training rate (linear interpolation).
 
-    ``rng`` is accepted (and ignored) so every perturbation has one signature.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, C, T)`` windows (left untouched).
+    factor : float
+        Device rate over training rate, ``> 0``; output step ``j`` is the signal at time
+        ``j / factor``, mirrored past the window's end.
+    rng : numpy.random.Generator, optional
+        Accepted and ignored, so that every perturbation has one signature.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, C, T)``, dtype of ``x``.
+
+    Raises
+    ------
+    RobustnessError
+        If ``x`` is not ``(N, C, T)`` or ``factor <= 0``.
     """
     x = _check(x)
     if not factor > 0:
@@ -106,7 +169,29 @@ LEVELS: dict[str, tuple[float, ...]] = {
 
 
 def perturb(x: np.ndarray, kind: str, level: float, seed: int = 0) -> np.ndarray:
-    """Apply perturbation ``kind`` at ``level`` with a generator seeded by ``seed``."""
+    """Apply one perturbation with a generator seeded by ``seed``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(N, C, T)`` normalised windows (left untouched).
+    kind : {"noise", "missing", "rate"}
+        A key of :data:`PERTURBATIONS`.
+    level : float
+        ``sigma``, ``ratio`` or ``factor`` of that perturbation (see :data:`LEVELS`).
+    seed : int
+        Seed of the ``numpy.random.Generator``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The perturbed windows.
+
+    Raises
+    ------
+    RobustnessError
+        For an unknown ``kind`` or an invalid ``level``.
+    """
     if kind not in PERTURBATIONS:
         raise RobustnessError(f"unknown perturbation {kind!r}; expected one of {sorted(PERTURBATIONS)}")
     return PERTURBATIONS[kind](x, level, np.random.default_rng(seed))
