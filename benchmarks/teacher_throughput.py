@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 
 from mglwkd_lite import repro
 from mglwkd_lite.models import count_macs, count_parameters, wrn1d, wrn2d
+from mglwkd_lite.timing import time_call
 
 
 def samples_per_second(model: torch.nn.Module, shape: tuple[int, ...], steps: int, channels_last: bool) -> float:
@@ -33,13 +33,14 @@ def samples_per_second(model: torch.nn.Module, shape: tuple[int, ...], steps: in
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(*shape).contiguous(memory_format=fmt) if len(shape) == 4 else torch.randn(*shape)
     y = torch.randint(0, 6, (shape[0],))
-    for i in range(steps + 1):
-        if i == 1:
-            start = time.perf_counter()
+
+    def step() -> None:
         opt.zero_grad(set_to_none=True)
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    return shape[0] * steps / (time.perf_counter() - start)
+
+    step()  # warm-up: lazy initialisation, allocator
+    return shape[0] / float(time_call(step, repeat=1, number=steps)[0])
 
 
 def main() -> None:

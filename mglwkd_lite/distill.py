@@ -7,8 +7,11 @@ KD with fixed or averaged weights, SP / AT feature distillation, mGLW-KD and its
 ``objective(model, batch) -> (loss, logs)`` of the project's one training loop,
 :func:`mglwkd_lite.train.fit`; the teachers' logits and features are looked up by ``batch["index"]``
 in a precomputed :class:`TeacherBank`, so the (frozen) teachers are never run during distillation.
+Training a method's student under a preset, with the cache, is
+:func:`mglwkd_lite.pipeline.distill_or_load`.
 
-Losses (registered by name in :data:`LOSSES`, one signature ``loss(out: Outputs, cfg) -> Tensor``):
+Losses (the functions in :mod:`mglwkd_lite.losses`, registered by name in :data:`LOSSES`, one
+signature ``loss(out: Outputs, cfg) -> Tensor``):
 
 =============  ==================================================================================
 ``ce``         cross-entropy with the labels
@@ -34,22 +37,25 @@ Choices the public record leaves open (documented in the book, ablated in notebo
 - **Residual path.** With ``residual=True`` (mGLW-KD), the workspace transfer is added to the student's
   feature map and the logit terms (CE, KD) are averaged over the plain logits and the logits of the
   enhanced features. The plain student -- the one shipped -- is thus trained to classify on its own,
-  and the residual path is trained to help it; both are evaluated (:class:`ResidualStudent`).
+  and the residual path is trained to help it; both are evaluated
+  (:class:`mglwkd_lite.workspace.ResidualStudent`).
 - **Annealing.** ``anneal=True`` starts the student from the scratch-trained student's weights.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .train import Batch, predict
-from .workspace import GlobalWorkspace, WorkspaceConfig, kts_as_kis
+from .losses import (
+    ALPHA_CAP, ALPHA_FLOOR, DistillError, align_loss, at_loss, dynamic_alpha, kd_loss, kis_distances, sp_loss,
+)
+from .train import predict
+from .workspace import GlobalWorkspace, WorkspaceConfig
 
 __all__ = [
     "DistillError",
@@ -60,12 +66,6 @@ __all__ = [
     "Outputs",
     "TeacherBank",
     "teacher_bank",
-    "kd_loss",
-    "sp_loss",
-    "at_loss",
-    "align_loss",
-    "kis_distances",
-    "dynamic_alpha",
     "combine",
     "make_objective",
     "method",
@@ -74,13 +74,6 @@ __all__ = [
     "ALPHA_FLOOR",
     "ALPHA_CAP",
 ]
-
-ALPHA_FLOOR = 0.2
-ALPHA_CAP = 0.8
-
-
-class DistillError(ValueError):
-    """Invalid distillation setting or inputs (unknown loss or method, missing teacher outputs)."""
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -92,14 +85,27 @@ class DistillConfig:
 
     Parameters
     ----------
-    name : the method's name (a row of the results table).
-    weights : ``((loss_name, weight), ...)``; names from :data:`LOSSES`; zero weights are skipped.
-    temperature : KD temperature ``T`` (4).
-    alpha : ``"dynamic"`` for mGLW-KD's coefficient, or teacher 1's (signal) fixed KD weight in [0, 1].
-    alpha_floor, alpha_cap : bounds of the dynamic coefficient.
-    workspace : :class:`WorkspaceConfig` when the method uses the workspace, else None.
-    residual : average the logit terms over the plain and the workspace-enhanced logits.
-    anneal : start the student from the scratch-trained student.
+    name : str
+        The method's name (a row of the results table).
+    weights : tuple of (str, float)
+        ``((loss_name, weight), ...)``; names from :data:`LOSSES`; zero weights are skipped.
+    temperature : float
+        KD temperature ``T`` (4).
+    alpha : "dynamic" or float
+        ``"dynamic"`` for mGLW-KD's coefficient, or teacher 1's (signal) fixed KD weight in [0, 1].
+    alpha_floor, alpha_cap : float
+        Bounds of the dynamic coefficient.
+    workspace : mglwkd_lite.workspace.WorkspaceConfig or None
+        The workspace's settings when the method uses one.
+    residual : bool
+        Average the logit terms over the plain and the workspace-enhanced logits.
+    anneal : bool
+        Start the student from the scratch-trained student.
+
+    Raises
+    ------
+    DistillError
+        For an unknown or repeated loss, a negative weight, or settings that do not fit together.
     """
 
     name: str
@@ -138,7 +144,7 @@ class DistillConfig:
             )
 
     def weight(self, loss: str) -> float:
-        """Weight of ``loss`` (0 when absent)."""
+        """Weight of ``loss`` (0.0 when absent)."""
         return float(dict(self.weights).get(loss, 0.0))
 
     @property
@@ -152,103 +158,6 @@ class DistillConfig:
         return any(n != "ce" for n in self.active) or self.workspace is not None
 
 
-# ----------------------------------------------------------------------------- loss functions
-
-
-def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0) -> torch.Tensor:
-    """Hinton KD: ``T^2 KL(softmax(t / T) || softmax(s / T))``, mean over the batch.
-
-    Parameters
-    ----------
-    student_logits, teacher_logits : ``(N, classes)``.
-    temperature : ``T``; the ``T^2`` factor keeps gradient sizes comparable across temperatures.
-    """
-    if student_logits.shape != teacher_logits.shape:
-        raise DistillError(f"KD needs logits of one shape, got {tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
-    t = float(temperature)
-    log_p_s = F.log_softmax(student_logits / t, dim=1)
-    log_p_t = F.log_softmax(teacher_logits / t, dim=1)
-    return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * t * t
-
-
-def sp_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
-    """Similarity-preserving loss (Tung & Mori 2019): ``||G_s - G_t||_F^2 / N^2``.
-
-    ``G = normalise_rows(F F^T)`` is the ``(N, N)`` similarity of the flattened features of the batch,
-    so student and teacher may have any (different) feature shapes.
-
-    Parameters
-    ----------
-    student_features : ``(N, ...)``; teacher_features : ``(N, ...)``.
-    """
-    n = student_features.shape[0]
-    if teacher_features.shape[0] != n:
-        raise DistillError(f"SP needs the same batch, got {student_features.shape[0]} and {teacher_features.shape[0]}")
-    fs, ft = student_features.reshape(n, -1), teacher_features.reshape(n, -1)
-    gs = F.normalize(fs @ fs.t(), dim=1)
-    gt = F.normalize(ft @ ft.t(), dim=1)
-    return (gs - gt).pow(2).sum() / (n * n)
-
-
-def _attention_map(features: torch.Tensor) -> torch.Tensor:
-    return F.normalize(features.pow(2).mean(1).flatten(1), dim=1)
-
-
-def at_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
-    """Attention transfer (Zagoruyko & Komodakis 2017): ``mean((a_s - a_t)^2)``.
-
-    ``a = normalise(mean_c(f^2))`` is the L2-normalised map of where a network's activity lies in time
-    (or space). Parameters: student and teacher features ``(N, C, T...)`` with the same time / space
-    size (channels may differ).
-    """
-    if student_features.shape[2:] != teacher_features.shape[2:]:
-        raise DistillError(
-            f"AT needs the same time/space size, got {tuple(student_features.shape)} and {tuple(teacher_features.shape)}"
-        )
-    return (_attention_map(student_features) - _attention_map(teacher_features)).pow(2).mean()
-
-
-def kis_distances(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Per-teacher mean squared distance between the student's KTS and each teacher's KIS.
-
-    Parameters
-    ----------
-    kts : ``(N, L, K)``; kis : sequence of ``(N, K, L)``.
-
-    Returns
-    -------
-    ``(len(kis),)`` distances, averaged over the batch, slots and tokens.
-    """
-    ref = kts_as_kis(kts)
-    for k in kis:
-        if k.shape != ref.shape:
-            raise DistillError(f"KIS {tuple(k.shape)} does not match KTS^T {tuple(ref.shape)}")
-    return torch.stack([(ref - k).pow(2).mean() for k in kis])
-
-
-def align_loss(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Alignment ``sum_t MSE(KTS^T, KIS_t)``: KTS ``(N, L, K)``, each KIS ``(N, K, L)``."""
-    return kis_distances(kts, kis).sum()
-
-
-def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float = ALPHA_FLOOR,
-                  cap: float = ALPHA_CAP, eps: float = 1e-12) -> torch.Tensor:
-    """mGLW-KD's coefficient ``alpha = d_1 / (d_1 + d_2)``, detached and clipped to ``[floor, cap]``.
-
-    ``d_t`` is :func:`kis_distances` for teacher ``t``; alpha weights teacher 1's KD term and
-    ``1 - alpha`` teacher 2's. Equal distances (including both zero) give 0.5.
-
-    Returns
-    -------
-    A scalar tensor in ``[floor, cap]`` without gradient.
-    """
-    if len(kis) != 2:
-        raise DistillError(f"the dynamic coefficient needs two teachers' KIS, got {len(kis)}")
-    d = kis_distances(kts.detach(), [k.detach() for k in kis])
-    alpha = (d[0] + eps) / (d.sum() + 2 * eps)
-    return alpha.clamp(float(floor), float(cap))
-
-
 # ----------------------------------------------------------------------------- registry
 
 
@@ -258,13 +167,21 @@ class Outputs:
 
     Attributes
     ----------
-    student_logits : tuple of ``(N, classes)``: the plain logits, and the workspace-enhanced logits
-        when the residual path is on (logit terms average over the tuple).
-    y : ``(N,)`` labels.
-    student_features : ``(N, C_s, T_s)``.
-    teacher_logits, teacher_features : per teacher (signal, PI), or empty when unused.
-    kis : per teacher ``(N, K, L)``; kts : ``(N, L, K)`` (None without workspace).
-    alpha : teacher 1's KD weight (scalar tensor or float).
+    student_logits : tuple of torch.Tensor
+        ``(N, classes)``: the plain logits, and the workspace-enhanced logits when the residual path
+        is on (logit terms average over the tuple).
+    y : torch.Tensor
+        ``(N,)`` labels.
+    student_features : torch.Tensor or None
+        ``(N, C_s, T_s)``.
+    teacher_logits, teacher_features : tuple of torch.Tensor
+        Per teacher (signal, PI), or empty when unused.
+    kis : tuple of torch.Tensor
+        Per teacher ``(N, K, L)``.
+    kts : torch.Tensor or None
+        ``(N, L, K)`` (None without workspace).
+    alpha : torch.Tensor or float
+        Teacher 1's KD weight.
     """
 
     student_logits: tuple[torch.Tensor, ...]
@@ -278,6 +195,7 @@ class Outputs:
 
 
 LossFn = Callable[[Outputs, DistillConfig], torch.Tensor]
+"""``loss(out, cfg) -> scalar tensor``."""
 LOSSES: dict[str, LossFn] = {}
 
 
@@ -351,10 +269,17 @@ def _at(out: Outputs, cfg: DistillConfig) -> torch.Tensor:
 def combine(out: Outputs, cfg: DistillConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted sum of the config's loss terms.
 
+    Parameters
+    ----------
+    out : Outputs
+    cfg : DistillConfig
+
     Returns
     -------
-    loss : scalar tensor ``sum_i w_i L_i``.
-    logs : each term's unweighted value (``loss_<name>``) and ``alpha``, as floats.
+    loss : torch.Tensor
+        The scalar ``sum_i w_i L_i``.
+    logs : dict of str to float
+        Each term's unweighted value (``loss_<name>``) and ``alpha``.
     """
     total = torch.zeros((), device=out.y.device)
     logs: dict[str, float] = {}
@@ -397,7 +322,13 @@ METHODS: dict[str, DistillConfig] = {
 
 
 def method(name: str, **changes) -> DistillConfig:
-    """The config of method ``name`` (a key of :data:`METHODS`), optionally with fields replaced."""
+    """The config of method ``name`` (a key of :data:`METHODS`), optionally with fields replaced.
+
+    Raises
+    ------
+    DistillError
+        For an unknown method.
+    """
     if name not in METHODS:
         raise DistillError(f"unknown method {name!r}; known: {sorted(METHODS)}")
     return replace(METHODS[name], **changes) if changes else METHODS[name]
@@ -412,9 +343,11 @@ class TeacherBank:
 
     Attributes
     ----------
-    logits : per teacher ``(N_train, classes)``.
-    features : per teacher ``(N_train, C_t, T_t)`` or ``(N_train, C_t, H_t, W_t)`` (may be float16 to
-        halve memory; cast to float32 on lookup).
+    logits : tuple of torch.Tensor
+        Per teacher ``(N_train, classes)``.
+    features : tuple of torch.Tensor
+        Per teacher ``(N_train, C_t, T_t)`` or ``(N_train, C_t, H_t, W_t)`` (may be float16 to halve
+        memory; cast to float32 on lookup).
     """
 
     logits: tuple[torch.Tensor, ...]
@@ -433,7 +366,8 @@ class TeacherBank:
         """Per teacher, the feature shape without the batch axis."""
         return [tuple(f.shape[1:]) for f in self.features]
 
-    def lookup(self, index: torch.Tensor, device: torch.device | str = "cpu"):
+    def lookup(self, index: torch.Tensor,
+               device: torch.device | str = "cpu") -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """``(logits, features)`` tuples for the windows at ``index`` ``(B,)``, float32 on ``device``."""
         index = torch.as_tensor(index, dtype=torch.long).cpu()
         if index.numel() and (int(index.min()) < 0 or int(index.max()) >= len(self)):
@@ -453,11 +387,19 @@ def teacher_bank(teachers: Sequence[nn.Module], inputs: Sequence[torch.Tensor], 
 
     Parameters
     ----------
-    teachers : e.g. ``[signal_teacher, pi_teacher]``.
-    inputs : per teacher, its training inputs in training-set order: ``(N, C, T)`` windows,
+    teachers : sequence of torch.nn.Module
+        E.g. ``[signal_teacher, pi_teacher]``.
+    inputs : sequence of torch.Tensor
+        Per teacher, its training inputs in training-set order: ``(N, C, T)`` windows,
         ``(N, C, R, R)`` persistence images.
-    batch_size : windows per forward pass.
-    feature_dtype : storage type of the features (float16 halves the memory).
+    batch_size : int
+        Windows per forward pass.
+    feature_dtype : torch.dtype
+        Storage type of the features (float16 halves the memory).
+
+    Returns
+    -------
+    TeacherBank
     """
     if len(teachers) != len(inputs):
         raise DistillError(f"got {len(teachers)} teachers but {len(inputs)} inputs")
@@ -477,7 +419,20 @@ def teacher_bank(teachers: Sequence[nn.Module], inputs: Sequence[torch.Tensor], 
 
 
 def build_workspace(cfg: DistillConfig, bank: TeacherBank, student_feature_shape: Sequence[int]) -> GlobalWorkspace | None:
-    """The workspace a method needs (None when it uses none), sized from the teachers' features."""
+    """The workspace a method needs, sized from the teachers' features.
+
+    Parameters
+    ----------
+    cfg : DistillConfig
+    bank : TeacherBank
+    student_feature_shape : sequence of int
+        The student's last-stage feature shape, no batch axis.
+
+    Returns
+    -------
+    mglwkd_lite.workspace.GlobalWorkspace or None
+        None when the method uses none.
+    """
     if cfg.workspace is None:
         return None
     if len(bank.features) < 2:
@@ -491,10 +446,17 @@ def make_objective(cfg: DistillConfig, bank: TeacherBank | None = None,
 
     Parameters
     ----------
-    cfg : the method.
-    bank : the teachers' outputs on the training set (needed unless the method is plain CE).
-    workspace : the method's :class:`GlobalWorkspace` (train it jointly: ``fit(...,
-        extra_modules=(workspace,))``).
+    cfg : DistillConfig
+        The method.
+    bank : TeacherBank, optional
+        The teachers' outputs on the training set (needed unless the method is plain CE).
+    workspace : mglwkd_lite.workspace.GlobalWorkspace, optional
+        The method's workspace (train it jointly: ``fit(..., extra_modules=(workspace,))``).
+
+    Returns
+    -------
+    callable
+        ``objective(model, batch) -> (loss, logs)``.
 
     Notes
     -----

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 __all__ = [
     "ModelError",
@@ -54,7 +55,15 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class Ops:
-    """The layer classes that make a WideResNet 1-D or 2-D."""
+    """The layer classes that make a WideResNet 1-D or 2-D.
+
+    Attributes
+    ----------
+    dim : int
+        1 or 2.
+    conv, bn, pool : type of torch.nn.Module
+        Convolution, batch norm and adaptive average pooling of that dimension.
+    """
 
     dim: int
     conv: type[nn.Module]
@@ -74,11 +83,16 @@ class ModelSpec:
 
     Parameters
     ----------
-    dim : 1 for signals ``(N, C, T)``, 2 for images ``(N, C, H, W)``.
-    depth : WRN depth ``d`` (16, 22, 28, 40, ...; ``(d - 4)`` divisible by 6).
-    width : widening factor ``k``.
-    in_channels, num_classes : input channels and output classes.
-    dropout : dropout rate between the two convolutions of a block (0 in the group's runs).
+    dim : int
+        1 for signals ``(N, C, T)``, 2 for images ``(N, C, H, W)``.
+    depth : int
+        WRN depth ``d`` (16, 22, 28, 40, ...; ``(d - 4)`` divisible by 6).
+    width : int
+        Widening factor ``k``.
+    in_channels, num_classes : int
+        Input channels and output classes.
+    dropout : float
+        Dropout rate between the two convolutions of a block (0 in the group's runs).
     """
 
     dim: int
@@ -126,7 +140,13 @@ class WideResNet(nn.Module):
 
     Parameters
     ----------
-    spec : :class:`ModelSpec` (dimension, depth, width, channels, classes, dropout).
+    spec : ModelSpec
+        Dimension, depth, width, channels, classes, dropout.
+
+    Raises
+    ------
+    ModelError
+        For an invalid depth, width, channel or class count, or dropout.
 
     Notes
     -----
@@ -195,7 +215,17 @@ class WideResNet(nn.Module):
 
 
 def build_model(spec: ModelSpec) -> WideResNet:
-    """Build the network described by ``spec``."""
+    """Build the network described by ``spec``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+
+    Returns
+    -------
+    WideResNet
+        Freshly initialised (the caller seeds first for fixed weights).
+    """
     return WideResNet(spec)
 
 
@@ -210,7 +240,18 @@ def wrn2d(depth: int, width: int, in_channels: int, num_classes: int, dropout: f
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (all, or only those with ``requires_grad``)."""
+    """Number of parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    trainable_only : bool
+        Count only those with ``requires_grad``.
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -220,9 +261,17 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     Counted by :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matrix products;
     MACs = FLOPs / 2). Batch norm, ReLU and pooling are not counted, as is customary. Pass a batch
     size of 1 for a per-window figure, e.g. ``(1, 3, 128)``.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+    input_shape : sequence of int
+        With the batch axis.
+
+    Returns
+    -------
+    int
+    """
     param = next(model.parameters())
     x = torch.zeros(tuple(int(s) for s in input_shape), dtype=param.dtype, device=param.device)
     was_training = model.training

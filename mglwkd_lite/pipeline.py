@@ -1,14 +1,15 @@
 """The cached, preset-driven wiring of the book: train or load, teacher outputs, distil or load.
 
 The stage modules hold the pieces -- :func:`mglwkd_lite.train.fit` the one training loop,
-:mod:`mglwkd_lite.distill` the losses and methods -- and this module puts them together under a
-preset of :mod:`mglwkd_lite.presets`, with every trained model stored once in the cache
-(``.cache/`` at the repository root):
+:mod:`mglwkd_lite.checkpoint` the cache of trained models, :mod:`mglwkd_lite.distill` the losses
+and methods -- and this module puts them together under a preset of :mod:`mglwkd_lite.presets`,
+with every trained model stored once in the cache (:func:`default_cache_dir`, ``.cache/`` at the
+repository root):
 
 - :class:`ModelsPreset`: architectures, inputs and training of the teachers and the students;
 - :func:`model_data`: the inputs of a model kind (windows, or their persistence images);
-- :func:`fit_or_load` and :func:`train_or_load`: train once, then load the checkpoint;
-- :func:`cached_outputs` and :func:`teacher_outputs`: a trained model's logits and features;
+- :func:`train_or_load` and :func:`teacher_outputs`: a teacher or the scratch student, and its
+  logits and features on the training windows;
 - :func:`load_teacher_bank` and :func:`distill_or_load`: a distillation method's student;
 - :func:`load_student`: the student to deploy; :func:`workspace_maps`: what its workspace reads.
 
@@ -31,16 +32,14 @@ import torch
 from torch import nn
 
 from . import repro
-from ._io import atomic_save_npz, atomic_write_text, default_cache_dir, jsonable, load_npz, stable_hash
+from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
+from .checkpoint import Trained, cached_outputs, fit_or_load, load_checkpoint
 from .data import prepare
 from .distill import METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, make_objective, method
 from .models import ModelSpec, build_model
 from .presets import MODEL_PRESETS, PRESETS, RECIPES
 from .topology import PIConfig, cached_persistence_images
-from .train import (
-    ArrayDataset, Objective, Predictor, TrainConfig, TrainError, as_dataset, evaluate, fit, load_checkpoint,
-    predict, save_checkpoint,
-)
+from .train import ArrayDataset, TrainConfig, TrainError, evaluate
 from .workspace import GlobalWorkspace, ResidualStudent, kts_as_kis
 
 __all__ = [
@@ -48,9 +47,6 @@ __all__ = [
     "ModelsPreset",
     "ModelData",
     "model_data",
-    "Trained",
-    "fit_or_load",
-    "cached_outputs",
     "train_or_load",
     "teacher_outputs",
     "save_trained_record",
@@ -254,150 +250,6 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     sets = {k: ArrayDataset(np.asarray(x), np.asarray(y)) for k, (x, y) in arrays.items()}
     return ModelData(kind, dataset, sets["train"], sets["val"], sets["test"], tuple(prepared.classes), spec,
                      stable_hash(*key_parts))
-
-
-# --------------------------------------------------------------------------------------------------
-# the trained-model cache
-
-
-@dataclass
-class Trained:
-    """A trained (or cache-loaded) model with its metrics.
-
-    Attributes
-    ----------
-    model : torch.nn.Module
-        The network holding the selected weights, in eval mode.
-    metrics : dict
-        ``{"val": {...}, "test": {...}, "best_epoch": int, "seconds": float, ...}``; the per-split
-        dicts are :func:`mglwkd_lite.train.evaluate` outputs (``confusion`` as a NumPy array).
-    history : list of dict
-        Per-epoch rows (see :class:`mglwkd_lite.train.FitResult`).
-    checkpoint : pathlib.Path
-        The checkpoint file.
-    key : str
-        The cache key (hash of model spec, training config and data).
-    from_cache : bool
-        Whether the model was loaded instead of trained.
-    extra_modules : tuple of torch.nn.Module
-        The jointly trained modules, holding their selected weights.
-    """
-
-    model: nn.Module
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    checkpoint: Path
-    key: str
-    from_cache: bool
-    extra_modules: tuple[nn.Module, ...] = field(default_factory=tuple)
-
-
-def _restore_arrays(metrics: dict[str, Any]) -> dict[str, Any]:
-    out = dict(metrics)
-    for split, value in metrics.items():
-        if isinstance(value, dict) and "confusion" in value:
-            out[split] = {**value, "confusion": np.asarray(value["confusion"], dtype=np.int64)}
-    return out
-
-
-def fit_or_load(
-    tag: str,
-    key_parts: Any,
-    model: nn.Module,
-    train_set: Any,
-    val_set: Any,
-    cfg: TrainConfig,
-    *,
-    test_set: Any = None,
-    objective: Objective | None = None,
-    extra_modules: Sequence[nn.Module] = (),
-    predict_fn: Predictor | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    retrain: bool = False,
-) -> Trained:
-    """Train with :func:`mglwkd_lite.train.fit` and cache the checkpoint, or load a cached one.
-
-    Parameters
-    ----------
-    tag : str
-        Names the checkpoint ``<cache>/models/<tag>-<key>.pt``.
-    key_parts : object
-        Everything besides ``cfg`` that shapes the result (model spec, data fingerprint, objective
-        settings); the key is ``stable_hash(tag, key_parts, cfg)``.
-    model : torch.nn.Module
-        Built right after ``repro.seed_everything(cfg.seed)``, so the seed fixes its initial weights.
-    train_set, val_set, test_set : data sets (see :func:`mglwkd_lite.train.as_dataset`)
-        ``test_set`` (optional) is scored once, with the selected weights.
-    cfg : TrainConfig
-    objective, extra_modules, predict_fn, progress
-        As in :func:`mglwkd_lite.train.fit`.
-    cache_dir : str or pathlib.Path, optional
-        Cache root (default ``.cache/`` at the repository root).
-    retrain : bool
-        Train even when the checkpoint exists (and replace it).
-
-    Returns
-    -------
-    Trained
-    """
-    key = stable_hash(tag, key_parts, cfg)
-    path = Path(cache_dir or default_cache_dir()) / "models" / f"{tag}-{key}.pt"
-    if path.is_file() and not retrain:
-        info = load_checkpoint(path, model, extra_modules)
-        for m in (model, *extra_modules):
-            m.eval()
-        return Trained(model, _restore_arrays(info.metrics), info.history, path, key, True, tuple(extra_modules))
-    result = fit(model, train_set, val_set, cfg, objective, extra_modules, predict_fn=predict_fn,
-                 progress=progress)
-    device = next(model.parameters()).device
-    metrics: dict[str, Any] = {"val": result.val_metrics, "best_epoch": result.best_epoch,
-                               "input_shape": list(as_dataset(train_set)[0]["x"].shape),
-                               "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                               "seconds": result.seconds}
-    if test_set is not None:
-        metrics["test"] = evaluate(model, test_set, batch_size=cfg.eval_batch_size, device=device,
-                                   predict_fn=predict_fn, channels_last=cfg.channels_last)
-    config = {"tag": tag, "key_parts": key_parts, "train": cfg}
-    save_checkpoint(path, model, config, metrics, history=result.history, extra_modules=extra_modules)
-    return Trained(model, _restore_arrays(jsonable(metrics)), result.history, path, key, False,
-                   tuple(extra_modules))
-
-
-def cached_outputs(trained: Trained, data: Any, *, cache_dir: str | Path | None = None, batch_size: int = 256,
-                   feature_dtype: str = "float32") -> dict[str, np.ndarray]:
-    """A trained model's logits and last-stage features on a data set, computed once and cached.
-
-    Row ``i`` belongs to sample ``i`` of ``data`` (the ``index`` of its batches), so a distillation
-    objective looks teacher outputs up by ``batch["index"]``.
-
-    Parameters
-    ----------
-    trained : Trained
-    data : data set (see :func:`mglwkd_lite.train.as_dataset`)
-    cache_dir : str or pathlib.Path, optional
-    batch_size : int
-    feature_dtype : str
-        Storage type of the features (``"float16"`` halves the file).
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        ``logits`` (N, K) float32, ``features`` (N, C, T') or (N, C, H', W') in ``feature_dtype``,
-        and ``y`` (N,) int64 (to check alignment).
-    """
-    dataset = as_dataset(data)
-    fingerprint = dataset.fingerprint() if hasattr(dataset, "fingerprint") else stable_hash(len(dataset))
-    path = (Path(cache_dir or default_cache_dir()) / "outputs"
-            / f"{trained.checkpoint.stem}-{stable_hash(fingerprint, feature_dtype)}.npz")
-    if path.is_file():
-        return load_npz(path)
-    channels_last = getattr(getattr(trained.model, "spec", None), "dim", 1) == 2
-    logits, y, feats = predict(trained.model, dataset, batch_size=batch_size, return_features=True,
-                               channels_last=channels_last)
-    arrays = {"logits": logits.astype(np.float32), "features": feats.astype(feature_dtype), "y": y.astype(np.int64)}
-    atomic_save_npz(path, **arrays)
-    return arrays
 
 
 # --------------------------------------------------------------------------------------------------

@@ -27,6 +27,20 @@ def seed_everything(seed: int) -> np.random.Generator:
     PyTorch is put in deterministic mode (``torch.use_deterministic_algorithms``), so the same seed
     and thread count give the same numbers on the same machine. Library code takes the returned
     generator (or a ``torch.Generator`` made from the seed) instead of using global state.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-integer seed.
     """
     import torch
 
@@ -56,7 +70,18 @@ def available_cpus() -> int:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Use ``n`` intra-op threads in PyTorch (default: every core the process may use)."""
+    """Use ``n`` intra-op threads in PyTorch.
+
+    Parameters
+    ----------
+    n : int, optional
+        Default: every core the process may use (:func:`available_cpus`).
+
+    Returns
+    -------
+    int
+        The thread count set.
+    """
     import torch
 
     if n is None:
@@ -66,7 +91,13 @@ def set_threads(n: int | None = None) -> int:
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and of the packages that shape the numbers."""
+    """Versions of Python and of the packages that shape the numbers.
+
+    Returns
+    -------
+    dict of str to str
+        ``"not installed"`` for a missing package.
+    """
     out = {"python": sys.version.split()[0]}
     for name in _TRACKED:
         try:
@@ -77,7 +108,14 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, object]:
-    """The machine a result came from: processor, cores, OS, and the accelerator if any."""
+    """The machine a result came from: processor, cores, OS, and the accelerator if any.
+
+    Returns
+    -------
+    dict
+        ``platform``, ``processor``, ``cpu_count`` (the machine's, not the process's), ``torch_threads``,
+        ``cuda`` and, with CUDA, ``cuda_device``.
+    """
     import torch
 
     info: dict[str, object] = {

@@ -1,13 +1,14 @@
-"""The one training loop of the project: fitting, prediction, evaluation and checkpoints.
+"""The one training loop of the project: fitting, prediction and evaluation.
 
 Every model in the project is trained by :func:`fit`: the teachers and the scratch student, and
 every distillation method as a configuration of the same loop (a pluggable ``objective`` and
-``extra_modules`` trained jointly with the model, e.g. the global latent workspace). The cached,
-preset-driven wiring around it (train-or-load, teacher outputs) is :mod:`mglwkd_lite.pipeline`.
+``extra_modules`` trained jointly with the model, e.g. the global latent workspace). Checkpoints and
+the cache of trained models are :mod:`mglwkd_lite.checkpoint`; the preset-driven wiring around
+them (train-or-load, teacher outputs) is :mod:`mglwkd_lite.pipeline`.
 
 Data sets yield dict batches ``{"x": (B, ...), "y": (B,), "index": (B,)}``; ``index`` is the position
 of each sample in its data set, so a distillation objective can look up cached teacher outputs
-(:func:`mglwkd_lite.pipeline.cached_outputs`) for exactly the windows of the batch.
+(:func:`mglwkd_lite.checkpoint.cached_outputs`) for exactly the windows of the batch.
 
 The training recipe is the group's (DESIGN §5): SGD with momentum 0.9, weight decay 1e-4, batch 64,
 learning rate 0.05, then 0.01 after a third and 0.001 after two thirds of the epochs. Unlike the
@@ -19,11 +20,9 @@ are used once, to score the selected model.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -35,13 +34,11 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import repro
-from ._io import atomic_write_with, jsonable, stable_hash
-from .models import ModelSpec, WideResNet, build_model
+from ._io import stable_hash
 from .presets import RECIPES
 
 __all__ = [
     "TrainError",
-    "CheckpointError",
     "TrainConfig",
     "resolve_device",
     "Batch",
@@ -55,12 +52,6 @@ __all__ = [
     "FitResult",
     "evaluate",
     "predict",
-    "CHECKPOINT_FORMAT",
-    "Checkpoint",
-    "save_checkpoint",
-    "read_checkpoint",
-    "load_checkpoint",
-    "load_model",
 ]
 
 Batch = dict[str, torch.Tensor]
@@ -70,16 +61,8 @@ Objective = Callable[[nn.Module, Batch], tuple[torch.Tensor, Mapping[str, float]
 Predictor = Callable[[nn.Module, Batch], torch.Tensor]
 """``predict_fn(model, batch) -> logits``."""
 
-CHECKPOINT_FORMAT = "mglwkd-lite-checkpoint/1"
-"""The format tag of a checkpoint file."""
-
-
 class TrainError(ValueError):
     """Invalid training input or setting (data set shapes, config values, a diverging loss)."""
-
-
-class CheckpointError(TrainError):
-    """A checkpoint that is missing, unreadable, or does not fit the model it is loaded into."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,25 +135,16 @@ class TrainConfig:
 
     @classmethod
     def full(cls, **changes: Any) -> "TrainConfig":
-        """The defaults: the group's recipe, 200 epochs, step learning rate, batch 64.
+        """The defaults, with ``changes``: the group's recipe, 200 epochs, step learning rate, batch 64.
 
         The ``full`` models preset compresses it to 30 epochs without early stopping, on one thread
         (:data:`mglwkd_lite.presets.RECIPES`).
-
-        Parameters
-        ----------
-        **changes
-            Fields to replace.
-
-        Returns
-        -------
-        TrainConfig
         """
         return dataclasses.replace(cls(), **changes)
 
     @classmethod
     def preset(cls, name: str, **changes: Any) -> "TrainConfig":
-        """The training of models preset ``name`` (epochs, patience, threads of its recipe).
+        """The training of models preset ``name`` (epochs, patience, threads of its recipe), with ``changes``.
 
         Parameters
         ----------
@@ -178,10 +152,6 @@ class TrainConfig:
             A key of :data:`mglwkd_lite.presets.RECIPES`.
         **changes
             Fields to replace.
-
-        Returns
-        -------
-        TrainConfig
         """
         if name not in RECIPES:
             raise TrainError(f"unknown preset {name!r}; expected one of {list(RECIPES)}")
@@ -191,30 +161,11 @@ class TrainConfig:
 
     @classmethod
     def quick(cls, **changes: Any) -> "TrainConfig":
-        """CI / Binder: 6 epochs with the same step schedule (steps after epochs 2 and 4).
-
-        Parameters
-        ----------
-        **changes
-            Fields to replace.
-
-        Returns
-        -------
-        TrainConfig
-        """
+        """CI / Binder, with ``changes``: 6 epochs with the same step schedule (steps after epochs 2 and 4)."""
         return cls.preset("quick", **changes)
 
     def lr_at(self, epoch: int) -> float:
-        """Learning rate of epoch ``epoch`` (0-based).
-
-        Parameters
-        ----------
-        epoch : int
-
-        Returns
-        -------
-        float
-        """
+        """Learning rate of epoch ``epoch`` (0-based)."""
         lr = self.lr
         for fraction, value in sorted(self.lr_steps):
             if epoch >= int(fraction * self.epochs):
@@ -292,12 +243,7 @@ class ArrayDataset(Dataset):
         return {"x": self.x[idx], "y": self.y[idx], "index": idx}
 
     def fingerprint(self) -> str:
-        """Hash of the samples and labels (a cache key part).
-
-        Returns
-        -------
-        str
-        """
+        """Hash of the samples and labels (a cache key part)."""
         return stable_hash(self.x.numpy(), self.y.numpy())
 
 
@@ -595,25 +541,13 @@ def predict(
     return (*result, np.concatenate(feats)) if return_features else result
 
 
-def evaluate(
-    model: nn.Module,
-    data: Any,
-    *,
-    batch_size: int = 256,
-    device: torch.device | str | None = None,
-    predict_fn: Predictor | None = None,
-    channels_last: bool = False,
-) -> dict[str, Any]:
+def evaluate(model: nn.Module, data: Any, *, batch_size: int = 256, device: torch.device | str | None = None,
+             predict_fn: Predictor | None = None, channels_last: bool = False) -> dict[str, Any]:
     """Accuracy, macro F1, confusion matrix and cross-entropy of ``model`` on ``data`` (scikit-learn).
 
     Parameters
     ----------
-    model : torch.nn.Module
-    data : torch.utils.data.Dataset or anything :func:`as_dataset` accepts
-    batch_size : int
-    device : torch.device or str, optional
-    predict_fn : callable, optional
-    channels_last : bool
+    model, data, batch_size, device, predict_fn, channels_last
         As in :func:`predict`.
 
     Returns
@@ -633,195 +567,3 @@ def evaluate(
         "loss": float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y).long())),
         "n": int(len(y)),
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# checkpoints
-
-
-@dataclass
-class Checkpoint:
-    """What a checkpoint holds besides the weights (all plain JSON values).
-
-    Attributes
-    ----------
-    path : pathlib.Path
-    spec : dict or None
-        The :class:`mglwkd_lite.models.ModelSpec` fields, None for a model without one.
-    config, metrics : dict
-    history : list of dict
-    versions : dict of str to str
-        Package versions at training time.
-    machine : dict
-        The machine the model was trained on.
-    """
-
-    path: Path
-    spec: dict[str, Any] | None
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    versions: dict[str, str]
-    machine: dict[str, Any]
-
-
-def save_checkpoint(
-    path: str | Path,
-    model: nn.Module,
-    config: Any,
-    metrics: Mapping[str, Any],
-    *,
-    history: Sequence[Mapping[str, Any]] = (),
-    extra_modules: Sequence[nn.Module] = (),
-) -> Path:
-    """Write weights, architecture, config, metrics, history and versions atomically.
-
-    The file is a plain dict of tensors and JSON strings, so :func:`load_checkpoint` can read it with
-    ``torch.load(weights_only=True)`` (no unpickling of arbitrary objects).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-    model : torch.nn.Module
-        Its ``spec`` (when it has one) is stored to rebuild it (:func:`load_model`).
-    config, metrics : object
-        Anything :func:`mglwkd_lite._io.jsonable` converts.
-    history : sequence of mapping
-    extra_modules : sequence of torch.nn.Module
-        Jointly trained modules whose weights are stored too.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    spec = getattr(model, "spec", None)
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "spec": json.dumps(jsonable(spec)) if spec is not None else "null",
-        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-        "extra_state_dicts": [{k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
-                              for m in extra_modules],
-        "config": json.dumps(jsonable(config)),
-        "metrics": json.dumps(jsonable(metrics)),
-        "history": json.dumps(jsonable(list(history))),
-        "versions": json.dumps(repro.versions()),
-        "machine": json.dumps(jsonable(repro.machine())),
-    }
-    return atomic_write_with(path, lambda fh: torch.save(payload, fh))
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw content of a checkpoint written by :func:`save_checkpoint`, read without unpickling.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    dict
-        ``format``, ``spec``, ``config``, ``metrics``, ``history``, ``versions`` and ``machine`` as
-        JSON strings, ``state_dict`` and ``extra_state_dicts`` as tensors.
-
-    Raises
-    ------
-    CheckpointError
-        When the file is missing, unreadable (truncated, not a torch file, holding objects other
-        than weights) or not a checkpoint.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated, not a torch file, or holding non-weights objects
-        raise CheckpointError(f"cannot read checkpoint {path}: {err}") from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} file")
-    return payload
-
-
-def _describe_mismatch(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and state[k].shape != own[k].shape]
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-    if shapes:
-        parts.append(f"{len(shapes)} of another shape (e.g. {shapes[0]})")
-    return "; ".join(parts)
-
-
-def load_checkpoint(path: str | Path, model: nn.Module, extra_modules: Sequence[nn.Module] = ()) -> Checkpoint:
-    """Load weights into ``model`` (and ``extra_modules``) and return the stored information.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-    model : torch.nn.Module
-    extra_modules : sequence of torch.nn.Module
-        As many as were saved, in the same order.
-
-    Returns
-    -------
-    Checkpoint
-
-    Raises
-    ------
-    CheckpointError
-        When the file is missing or unreadable, or was saved from another architecture.
-    """
-    path = Path(path)
-    payload = read_checkpoint(path)
-    spec = json.loads(payload["spec"])
-    own_spec = getattr(model, "spec", None)
-    if spec is not None and own_spec is not None and jsonable(own_spec) != spec:
-        raise CheckpointError(
-            f"checkpoint {path} was saved from {ModelSpec(**spec).name} with {spec['in_channels']} input "
-            f"channels and {spec['num_classes']} classes, but the model is {own_spec.name} with "
-            f"{own_spec.in_channels} input channels and {own_spec.num_classes} classes"
-        )
-    states = [payload["state_dict"], *payload["extra_state_dicts"]]
-    modules = [model, *extra_modules]
-    if len(states) != len(modules):
-        raise CheckpointError(f"checkpoint {path} holds {len(states) - 1} extra modules, "
-                              f"{len(modules) - 1} were given")
-    for module, state in zip(modules, states):
-        problem = _describe_mismatch(module, state)
-        if problem:
-            raise CheckpointError(f"checkpoint {path} does not fit {type(module).__name__}: {problem}")
-        module.load_state_dict(state)
-    return Checkpoint(path, spec, json.loads(payload["config"]), json.loads(payload["metrics"]),
-                      json.loads(payload["history"]), json.loads(payload["versions"]),
-                      json.loads(payload["machine"]))
-
-
-def load_model(path: str | Path) -> tuple[WideResNet, Checkpoint]:
-    """Rebuild the network stored in a checkpoint (needs only :mod:`mglwkd_lite.models`) in eval mode.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    model : mglwkd_lite.models.WideResNet
-    info : Checkpoint
-
-    Raises
-    ------
-    CheckpointError
-        As :func:`load_checkpoint`, or when the checkpoint holds no architecture.
-    """
-    payload = read_checkpoint(path)
-    spec = json.loads(payload["spec"])
-    if spec is None:
-        raise CheckpointError(f"checkpoint {path} holds no architecture; build the model and use load_checkpoint")
-    model = build_model(ModelSpec(**spec))
-    info = load_checkpoint(path, model)
-    return model.eval(), info

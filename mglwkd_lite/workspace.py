@@ -79,15 +79,21 @@ class WorkspaceConfig:
 
     Parameters
     ----------
-    num_slots : number of knowledge slots ``K`` (5).
-    num_heads : heads of the transfer cross-attention (5; each head gets ``ceil(D / heads)`` dims).
-    num_iters : slot-attention iterations (3); the last runs on detached slots.
-    working_memory : pass the averaged update through a GRU cell (True). False replaces the slots
-        by the update itself (plus the MLP), the "no working memory" ablation.
-    mlp_hidden : hidden width of the preprocessing and slot MLPs (100).
-    dropout : dropout in the MLPs and the transfer attention (0.1).
-    slot_momentum : EMA momentum of :attr:`GlobalWorkspace.slot_mean` (the slots used without
-        teachers).
+    num_slots : int
+        Number of knowledge slots ``K`` (5).
+    num_heads : int
+        Heads of the transfer cross-attention (5; each head gets ``ceil(D / heads)`` dims).
+    num_iters : int
+        Slot-attention iterations (3); the last runs on detached slots.
+    working_memory : bool
+        Pass the averaged update through a GRU cell (True). False replaces the slots by the update
+        itself (plus the MLP), the "no working memory" ablation.
+    mlp_hidden : int
+        Hidden width of the preprocessing and slot MLPs (100).
+    dropout : float
+        Dropout in the MLPs and the transfer attention (0.1).
+    slot_momentum : float
+        EMA momentum of :attr:`GlobalWorkspace.slot_mean` (the slots used without teachers).
     """
 
     num_slots: int = 5
@@ -113,7 +119,12 @@ def token_shape(feature_shape: Sequence[int]) -> tuple[int, int]:
 
     Parameters
     ----------
-    feature_shape : ``(C, T)`` (1-D network) or ``(C, H, W)`` (2-D network), without the batch axis.
+    feature_shape : sequence of int
+        ``(C, T)`` (1-D network) or ``(C, H, W)`` (2-D network), without the batch axis.
+
+    Returns
+    -------
+    tuple of (int, int)
     """
     shape = tuple(int(s) for s in feature_shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
@@ -122,7 +133,13 @@ def token_shape(feature_shape: Sequence[int]) -> tuple[int, int]:
 
 
 def common_shape(*feature_shapes: Sequence[int]) -> tuple[int, int]:
-    """The common token shape ``(L, D)``: the smallest token count and the smallest dimension."""
+    """The common token shape ``(L, D)`` of several feature shapes (see :func:`token_shape`).
+
+    Returns
+    -------
+    tuple of (int, int)
+        The smallest token count and the smallest dimension.
+    """
     tokens = [token_shape(s) for s in feature_shapes]
     return min(t[0] for t in tokens), min(t[1] for t in tokens)
 
@@ -142,10 +159,14 @@ class Preprocess(nn.Module):
 
     Parameters
     ----------
-    feature_shape : ``(C, T)`` or ``(C, H, W)`` of the incoming features (no batch axis).
-    tokens, dim : the common ``L`` and ``D``.
-    hidden : hidden width of the projections.
-    dropout : dropout inside the projections.
+    feature_shape : sequence of int
+        ``(C, T)`` or ``(C, H, W)`` of the incoming features (no batch axis).
+    tokens, dim : int
+        The common ``L`` and ``D``.
+    hidden : int
+        Hidden width of the projections.
+    dropout : float
+        Dropout inside the projections.
     """
 
     def __init__(self, feature_shape: Sequence[int], tokens: int, dim: int, hidden: int = 100,
@@ -185,9 +206,12 @@ class SlotAttention(nn.Module):
 
     Parameters
     ----------
-    dim : token dimension ``D``.
-    num_sources : number of teachers whose tokens are bound (2 in mGLW-KD).
-    num_slots, num_iters, working_memory, mlp_hidden, dropout : see :class:`WorkspaceConfig`.
+    dim : int
+        Token dimension ``D``.
+    num_sources : int
+        Number of teachers whose tokens are bound (2 in mGLW-KD).
+    num_slots, num_iters, working_memory, mlp_hidden, dropout
+        See :class:`WorkspaceConfig`.
 
     Notes
     -----
@@ -226,12 +250,15 @@ class SlotAttention(nn.Module):
 
         Parameters
         ----------
-        sources : one token tensor ``(N, L_t, D)`` per teacher (token counts may differ).
+        sources : sequence of torch.Tensor
+            One token tensor ``(N, L_t, D)`` per teacher (token counts may differ).
 
         Returns
         -------
-        slots : ``(N, K, D)`` refined slots.
-        attention : one KIS ``(N, K, L_t)`` per teacher; every column sums to one over the slots.
+        slots : torch.Tensor
+            ``(N, K, D)`` refined slots.
+        attention : list of torch.Tensor
+            One KIS ``(N, K, L_t)`` per teacher; every column sums to one over the slots.
         """
         if len(sources) != self.num_sources:
             raise WorkspaceError(f"SlotAttention was built for {self.num_sources} sources, got {len(sources)}")
@@ -275,9 +302,12 @@ class CrossAttention(nn.Module):
 
     Parameters
     ----------
-    dim : token dimension ``D`` (queries and slots).
-    num_heads : number of heads; each head has ``ceil(D / num_heads)`` dimensions.
-    dropout : dropout on the attention weights and the output.
+    dim : int
+        Token dimension ``D`` (queries and slots).
+    num_heads : int
+        Number of heads; each head has ``ceil(D / num_heads)`` dimensions.
+    dropout : float
+        Dropout on the attention weights and the output.
     """
 
     def __init__(self, dim: int, num_heads: int = 5, dropout: float = 0.1) -> None:
@@ -301,13 +331,17 @@ class CrossAttention(nn.Module):
 
         Parameters
         ----------
-        queries : student tokens ``(N, L, D)``.
-        slots : ``(N, K, D)``, or ``(K, D)`` shared by the batch (the averaged slots).
+        queries : torch.Tensor
+            Student tokens ``(N, L, D)``.
+        slots : torch.Tensor
+            ``(N, K, D)``, or ``(K, D)`` shared by the batch (the averaged slots).
 
         Returns
         -------
-        output : ``queries + transfer`` ``(N, L, D)``.
-        attention : KTS ``(N, L, K)``, averaged over heads (before dropout); rows sum to one.
+        output : torch.Tensor
+            ``queries + transfer`` ``(N, L, D)``.
+        attention : torch.Tensor
+            KTS ``(N, L, K)``, averaged over heads (before dropout); rows sum to one.
         """
         if queries.dim() != 3 or queries.shape[2] != self.dim:
             raise WorkspaceError(f"queries must be (N, L, D={self.dim}), got {tuple(queries.shape)}")
@@ -338,12 +372,18 @@ class WorkspaceOutput:
 
     Attributes
     ----------
-    slots : ``(N, K, D)`` refined slots.
-    kis : tuple of one ``(N, K, L)`` KIS per teacher (columns sum to one over slots).
-    kts : ``(N, L, K)`` KTS (rows sum to one over slots).
-    student_tokens : ``(N, L, D)`` the student's preprocessed tokens.
-    transferred : ``(N, L, D)`` student tokens after the transfer (residual added).
-    enhanced_features : ``(N, C_s, T_s)`` the student's own feature map plus the transfer
+    slots : torch.Tensor
+        ``(N, K, D)`` refined slots.
+    kis : tuple of torch.Tensor
+        One ``(N, K, L)`` KIS per teacher (columns sum to one over slots).
+    kts : torch.Tensor
+        ``(N, L, K)`` KTS (rows sum to one over slots).
+    student_tokens : torch.Tensor
+        ``(N, L, D)`` the student's preprocessed tokens.
+    transferred : torch.Tensor
+        ``(N, L, D)`` student tokens after the transfer (residual added).
+    enhanced_features : torch.Tensor
+        ``(N, C_s, T_s)`` the student's own feature map plus the transfer
         (``transferred - student_tokens``), ready for the student's pooling and classifier.
     """
 
@@ -360,11 +400,13 @@ class GlobalWorkspace(nn.Module):
 
     Parameters
     ----------
-    teacher_shapes : feature shapes (no batch axis) of the teachers, e.g. ``[(192, 32), (64, 16, 16)]``.
-    student_shape : feature shape of the student, e.g. ``(64, 32)``. The student must have the
+    teacher_shapes : sequence of sequence of int
+        Feature shapes (no batch axis) of the teachers, e.g. ``[(192, 32), (64, 16, 16)]``.
+    student_shape : sequence of int
+        Feature shape of the student, e.g. ``(64, 32)``. The student must have the
         smallest token count and dimension (true for a small student), so its tokens keep its own
         channel and time layout and the transfer can be added back to its feature map.
-    cfg : :class:`WorkspaceConfig`.
+    cfg : WorkspaceConfig
 
     Examples
     --------
@@ -401,8 +443,14 @@ class GlobalWorkspace(nn.Module):
 
         Parameters
         ----------
-        teacher_features : one feature map per teacher, ``(N, C_t, T_t)`` or ``(N, C_t, H_t, W_t)``.
-        student_features : ``(N, C_s, T_s)``.
+        teacher_features : sequence of torch.Tensor
+            One feature map per teacher, ``(N, C_t, T_t)`` or ``(N, C_t, H_t, W_t)``.
+        student_features : torch.Tensor
+            ``(N, C_s, T_s)``.
+
+        Returns
+        -------
+        WorkspaceOutput
 
         Notes
         -----
@@ -425,12 +473,15 @@ class GlobalWorkspace(nn.Module):
 
         Parameters
         ----------
-        student_features : ``(N, C_s, T_s)``.
+        student_features : torch.Tensor
+            ``(N, C_s, T_s)``.
 
         Returns
         -------
-        enhanced_features : ``(N, C_s, T_s)`` student features plus the transfer.
-        kts : ``(N, L, K)``.
+        enhanced_features : torch.Tensor
+            ``(N, C_s, T_s)`` student features plus the transfer.
+        kts : torch.Tensor
+            ``(N, L, K)``.
         """
         tokens = self.student_pre(student_features)
         transferred, kts = self.transfer(tokens, self.slot_mean)

@@ -73,13 +73,13 @@ print("FINISHED", flush=True)
 
 _CKPT_CHILD = """
 import torch
-from mglwkd_lite import models, pipeline, repro, train
+from mglwkd_lite import checkpoint, models, repro, train
 x = np.random.default_rng(0).standard_normal((32, 3, 32)).astype(np.float32)
 y = (x[:, 0].mean(axis=1) > 0).astype(np.int64)
 cfg = train.TrainConfig(epochs=1, batch_size=16, device="cpu", threads=1, patience=None)
 repro.seed_everything(cfg.seed)
 model = models.wrn1d(10, 1, 3, 2)
-pipeline.fit_or_load("fault", {"case": "sigkill"}, model, (x, y), (x, y), cfg, cache_dir=CACHE, progress=False)
+checkpoint.fit_or_load("fault", {"case": "sigkill"}, model, (x, y), (x, y), cfg, cache_dir=CACHE, progress=False)
 print("FINISHED", flush=True)
 """
 
@@ -141,7 +141,7 @@ def test_killed_while_caching_images_leaves_nothing_trusted_and_next_run_recompu
 
 @pytest.mark.slow
 def test_killed_while_saving_a_checkpoint_leaves_nothing_trusted_and_next_run_retrains(tmp_path):
-    from mglwkd_lite import models, pipeline, repro, train
+    from mglwkd_lite import checkpoint, models, repro, train
 
     _kill_while_writing(_CKPT_CHILD, "atomic", tmp_path)
     written = list((tmp_path / "models").iterdir())
@@ -155,8 +155,8 @@ def test_killed_while_saving_a_checkpoint_leaves_nothing_trusted_and_next_run_re
     def run():
         repro.seed_everything(cfg.seed)
         model = models.wrn1d(10, 1, 3, 2)
-        return pipeline.fit_or_load("fault", {"case": "sigkill"}, model, (x, y), (x, y), cfg,
-                                    cache_dir=tmp_path, progress=False)
+        return checkpoint.fit_or_load("fault", {"case": "sigkill"}, model, (x, y), (x, y), cfg,
+                                      cache_dir=tmp_path, progress=False)
 
     first = run()
     assert not first.from_cache, "the next run must retrain"
@@ -174,10 +174,10 @@ def test_harness_detects_a_non_atomic_writer(tmp_path, script):
     finals = [p for p in tmp_path.rglob("*") if p.is_file() and ".tmp-" not in p.name]
     assert len(finals) == 1, finals
     if script is _CKPT_CHILD:
-        from mglwkd_lite import models, train
+        from mglwkd_lite import checkpoint, models
 
-        with pytest.raises(train.CheckpointError, match="cannot read checkpoint"):
-            train.load_checkpoint(finals[0], models.wrn1d(10, 1, 3, 2))
+        with pytest.raises(checkpoint.CheckpointError, match="cannot read checkpoint"):
+            checkpoint.load_checkpoint(finals[0], models.wrn1d(10, 1, 3, 2))
     else:
         with pytest.raises(Exception):
             np.load(finals[0], allow_pickle=False)["images"]

@@ -1,5 +1,5 @@
-"""Tests for mglwkd_lite.train (the loop, determinism, evaluation, checkpoints) and the model cache of
-mglwkd_lite.pipeline."""
+"""Tests for mglwkd_lite.train (the loop, determinism, evaluation), mglwkd_lite.checkpoint (checkpoints,
+the model cache) and the presets of mglwkd_lite.pipeline."""
 
 from __future__ import annotations
 
@@ -12,21 +12,18 @@ import torch
 from torch import nn
 
 from mglwkd_lite.models import wrn1d, wrn2d
-from mglwkd_lite.pipeline import KINDS, ModelsPreset, cached_outputs, fit_or_load, model_data, save_trained_record
-from mglwkd_lite.report.teachers import recorded_table
-from mglwkd_lite.train import (
-    ArrayDataset,
+from mglwkd_lite.checkpoint import (
     CheckpointError,
-    TrainConfig,
-    TrainError,
-    evaluate,
-    fit,
+    cached_outputs,
+    fit_or_load,
     load_checkpoint,
     load_model,
-    make_loader,
     read_checkpoint,
     save_checkpoint,
 )
+from mglwkd_lite.pipeline import KINDS, ModelsPreset, model_data, save_trained_record
+from mglwkd_lite.report.teachers import recorded_table
+from mglwkd_lite.train import ArrayDataset, TrainConfig, TrainError, evaluate, fit, make_loader
 
 TINY = TrainConfig(epochs=3, batch_size=16, threads=1, patience=None)
 

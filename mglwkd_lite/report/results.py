@@ -178,9 +178,8 @@ def plot_methods(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "mac
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        A :func:`seed_summary`.
-    metrics : sequence of str
+    table, metrics
+        As in :func:`format_summary`.
 
     Returns
     -------

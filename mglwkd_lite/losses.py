@@ -1,0 +1,168 @@
+"""The loss functions of distillation and mGLW-KD's dynamic coefficient, on plain tensors.
+
+Each function takes the student's and the teachers' tensors of one batch and returns a scalar
+tensor (or the per-teacher distances); :mod:`mglwkd_lite.distill` registers them as the named loss
+terms of its methods. The coefficient's design is explained in :mod:`mglwkd_lite.distill`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .workspace import kts_as_kis
+
+__all__ = [
+    "DistillError",
+    "ALPHA_FLOOR",
+    "ALPHA_CAP",
+    "kd_loss",
+    "sp_loss",
+    "at_loss",
+    "kis_distances",
+    "align_loss",
+    "dynamic_alpha",
+]
+
+ALPHA_FLOOR = 0.2
+"""Lowest value of the dynamic coefficient (neither teacher is ever switched off)."""
+ALPHA_CAP = 0.8
+"""Highest value of the dynamic coefficient."""
+
+
+class DistillError(ValueError):
+    """Invalid distillation setting or inputs (unknown loss or method, missing teacher outputs)."""
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0) -> torch.Tensor:
+    """Hinton KD: ``T^2 KL(softmax(t / T) || softmax(s / T))``, mean over the batch.
+
+    Parameters
+    ----------
+    student_logits, teacher_logits : torch.Tensor
+        ``(N, classes)``.
+    temperature : float
+        ``T``; the ``T^2`` factor keeps gradient sizes comparable across temperatures.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    if student_logits.shape != teacher_logits.shape:
+        raise DistillError(f"KD needs logits of one shape, got {tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
+    t = float(temperature)
+    log_p_s = F.log_softmax(student_logits / t, dim=1)
+    log_p_t = F.log_softmax(teacher_logits / t, dim=1)
+    return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * t * t
+
+
+def sp_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
+    """Similarity-preserving loss (Tung & Mori 2019): ``||G_s - G_t||_F^2 / N^2``.
+
+    ``G = normalise_rows(F F^T)`` is the ``(N, N)`` similarity of the flattened features of the batch,
+    so student and teacher may have any (different) feature shapes.
+
+    Parameters
+    ----------
+    student_features, teacher_features : torch.Tensor
+        ``(N, ...)`` each.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    n = student_features.shape[0]
+    if teacher_features.shape[0] != n:
+        raise DistillError(f"SP needs the same batch, got {student_features.shape[0]} and {teacher_features.shape[0]}")
+    fs, ft = student_features.reshape(n, -1), teacher_features.reshape(n, -1)
+    gs = F.normalize(fs @ fs.t(), dim=1)
+    gt = F.normalize(ft @ ft.t(), dim=1)
+    return (gs - gt).pow(2).sum() / (n * n)
+
+
+def _attention_map(features: torch.Tensor) -> torch.Tensor:
+    return F.normalize(features.pow(2).mean(1).flatten(1), dim=1)
+
+
+def at_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
+    """Attention transfer (Zagoruyko & Komodakis 2017): ``mean((a_s - a_t)^2)``.
+
+    ``a = normalise(mean_c(f^2))`` is the L2-normalised map of where a network's activity lies in time
+    (or space).
+
+    Parameters
+    ----------
+    student_features, teacher_features : torch.Tensor
+        ``(N, C, T...)`` with the same time / space size (channels may differ).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    if student_features.shape[2:] != teacher_features.shape[2:]:
+        raise DistillError(
+            f"AT needs the same time/space size, got {tuple(student_features.shape)} and {tuple(teacher_features.shape)}"
+        )
+    return (_attention_map(student_features) - _attention_map(teacher_features)).pow(2).mean()
+
+
+def kis_distances(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-teacher mean squared distance between the student's KTS and each teacher's KIS.
+
+    Parameters
+    ----------
+    kts : torch.Tensor
+        ``(N, L, K)``.
+    kis : sequence of torch.Tensor
+        ``(N, K, L)`` each.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(len(kis),)`` distances, averaged over the batch, slots and tokens.
+    """
+    ref = kts_as_kis(kts)
+    for k in kis:
+        if k.shape != ref.shape:
+            raise DistillError(f"KIS {tuple(k.shape)} does not match KTS^T {tuple(ref.shape)}")
+    return torch.stack([(ref - k).pow(2).mean() for k in kis])
+
+
+def align_loss(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Alignment ``sum_t MSE(KTS^T, KIS_t)``: KTS ``(N, L, K)``, each KIS ``(N, K, L)``; a scalar tensor."""
+    return kis_distances(kts, kis).sum()
+
+
+def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float = ALPHA_FLOOR,
+                  cap: float = ALPHA_CAP, eps: float = 1e-12) -> torch.Tensor:
+    """mGLW-KD's coefficient ``alpha = d_1 / (d_1 + d_2)``, detached and clipped to ``[floor, cap]``.
+
+    ``d_t`` is :func:`kis_distances` for teacher ``t``; alpha weights teacher 1's KD term and
+    ``1 - alpha`` teacher 2's. Equal distances (including both zero) give 0.5.
+
+    Parameters
+    ----------
+    kts : torch.Tensor
+        ``(N, L, K)``.
+    kis : sequence of torch.Tensor
+        The two teachers' ``(N, K, L)``.
+    floor, cap : float
+        The clipping range.
+    eps : float
+        Keeps equal zero distances at 0.5.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar in ``[floor, cap]`` without gradient.
+    """
+    if len(kis) != 2:
+        raise DistillError(f"the dynamic coefficient needs two teachers' KIS, got {len(kis)}")
+    d = kis_distances(kts.detach(), [k.detach() for k in kis])
+    alpha = (d[0] + eps) / (d.sum() + 2 * eps)
+    return alpha.clamp(float(floor), float(cap))
