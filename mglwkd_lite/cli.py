@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from .data import ColumnMap, DataError
-from .deploy import DeployError, predict_csv
+import numpy as np
+
+from .data import TIME_UNITS, ColumnMap, DataError, RepairWarning
+from .deploy import PLAUSIBLE_G, DeployError, DeployWarning, load_bundle, predict_csv
 from .experiments import ExperimentError, experiment_preset, result_path, run_all, run_done, run_specs
 from .presets import SWEEP_PRESETS
 from .report.results import load_runs, seed_summary
@@ -81,8 +84,11 @@ def _add_predict_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "predict",
         help="label a recording CSV window by window with a trained student",
-        description="Label every window of a raw accelerometer recording (CSV) with a model bundle; "
-                    "writes one row per window: start and end time, predicted activity, class probabilities.",
+        description="Label every window of a raw accelerometer recording (CSV) with a model bundle; writes one "
+                    "row per window: start and end time, predicted activity, confidence, a flag for windows "
+                    "unlike the training data (ood), class probabilities. The recording is first checked "
+                    "against the bundle's training data: units (stops with the --scale to use), implausible "
+                    "values, device and placement (warnings).",
     )
     p.add_argument("recording", type=Path, help="CSV file with a time column and x, y, z acceleration")
     p.add_argument("--model", type=Path, required=True, help="model bundle (.pt) written by save_bundle")
@@ -95,10 +101,18 @@ def _add_predict_parser(subparsers: Any) -> None:
     p.add_argument("--z-col", default="z")
     p.add_argument("--label-col", default=None, help="optional label column, copied to the output (window centre)")
     p.add_argument("--subject-col", default=None, help="optional subject column (one recording per subject)")
-    p.add_argument("--time-unit", default="s", choices=["s", "ms", "us", "ns"])
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="factor turning the file's acceleration into g (0.1019716 for m/s^2)")
-    p.add_argument("--sep", default=",", help="field separator (default: ,)")
+    p.add_argument("--time-unit", default="s", choices=list(TIME_UNITS),
+                   help="unit of a numeric time column (default: s; ISO 8601 date-times are recognised)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="factor turning the file's acceleration into g (0.1019716 for m/s^2, 0.001 for mg); "
+                        "default: the file is taken to be in g and checked against the training data")
+    p.add_argument("--device", default=None, help="the recording's device (e.g. smartphone, smartwatch): "
+                                                  "a warning when it differs from the training data's")
+    p.add_argument("--placement", default=None, help="where it was worn (e.g. waist, wrist): "
+                                                     "a warning when it differs from the training data's")
+    p.add_argument("--sep", default=",", help="field separator (default: ,; '\\t' or tab for a tab)")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of the file (default: utf-8; "
+                                                       "e.g. utf-16, latin-1)")
     p.add_argument("--max-gap", type=float, default=1.0, help="largest allowed gap between time stamps, s")
     p.add_argument("--strict", action="store_true", help="refuse unsorted, duplicate or jittery time stamps")
     p.add_argument("--batch-size", type=int, default=256)
@@ -106,22 +120,54 @@ def _add_predict_parser(subparsers: Any) -> None:
     p.set_defaults(func=_predict)
 
 
+def _os_message(exc: OSError) -> str:
+    """An OS error as one line: what failed, on which file."""
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename else what
+
+
 def _predict(args: argparse.Namespace) -> int:
-    # Bad input or a bad bundle: the loader's message on stderr and status 2, no traceback.
+    # Whatever the user can get wrong (input, options, bundle, output path) ends in one "error:" line
+    # and status 2, never a traceback; warnings (repairs, device, old bundle) are "warning:" lines.
     columns = ColumnMap(args.time_col, args.x_col, args.y_col, args.z_col, args.label_col, args.subject_col)
     out = args.output or args.recording.with_suffix(".predictions.csv")
-    try:
-        table = predict_csv(
-            args.recording, args.model, out, columns=columns, time_unit=args.time_unit, scale=args.scale,
-            onnx_path=args.onnx, batch_size=args.batch_size, progress=False if args.no_progress else None,
-            sep=args.sep, max_gap_s=args.max_gap, strict=args.strict,
-        )
-    except (DataError, DeployError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            if not out.parent.is_dir():
+                raise DeployError(f"{out}: the output folder {out.parent} does not exist")
+            bundle = load_bundle(args.model)
+            table = predict_csv(
+                args.recording, bundle, out, columns=columns, time_unit=args.time_unit, scale=args.scale,
+                onnx_path=args.onnx, batch_size=args.batch_size, progress=False if args.no_progress else None,
+                device=args.device, placement=args.placement, sep=args.sep, encoding=args.encoding,
+                max_gap_s=args.max_gap, strict=args.strict,
+            )
+        except (DataError, DeployError) as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = _os_message(exc)
+        else:
+            error = None
+    for w in said:
+        if issubclass(w.category, (RepairWarning, DeployWarning)):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:  # not ours: passed on as Python shows warnings
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    counts = table["activity"].value_counts()
     print(f"{len(table)} windows labelled -> {out}")
-    print("; ".join(f"{k}: {v}" for k, v in counts.items()))
+    if bundle.profile is None:
+        print("out-of-distribution windows: not checked (the bundle has no profile of its training data)")
+    else:
+        flagged = int(table["ood"].sum())
+        implausible = int(np.isinf(table["ood_score"]).sum())
+        held = f", {implausible} of them for values beyond {PLAUSIBLE_G:g} g" if implausible else ""
+        print(f"{flagged} of {len(table)} windows flagged as unlike the training data "
+              f"({bundle.profile.describe()}; column ood: score above {bundle.profile.threshold:.3g}{held})")
+    counts = table["activity"].value_counts()
+    print("; ".join(f"{k or 'no label (implausible input)'}: {v}" for k, v in counts.items()))
     return 0
 
 

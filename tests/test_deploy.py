@@ -248,7 +248,7 @@ def test_predict_command_labels_a_real_recording(tmp_path, bundle_path, recordin
     assert "windows labelled" in capsys.readouterr().out
     table = pd.read_csv(out, keep_default_na=False)
     starts = deploy.sliding_starts(len(acc), 128, 64)
-    assert list(table.columns) == ["start_s", "end_s", "activity", "label"] + [f"p_{c}" for c in CLASSES6]
+    assert list(table.columns) == ["start_s", "end_s", "activity", "label", "confidence"] + [f"p_{c}" for c in CLASSES6]
     assert len(table) == len(starts)
     np.testing.assert_allclose(table["start_s"], 100.0 + starts / 50.0, atol=1e-6)
     np.testing.assert_allclose(table["end_s"] - table["start_s"], 2.56, atol=1e-6)
@@ -316,7 +316,7 @@ def test_python_m_predict_command(tmp_path, bundle_path, recording_csv):
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert out.is_file() and out.read_text().startswith("start_s,end_s,activity,p_WALKING")
+    assert out.is_file() and out.read_text().startswith("start_s,end_s,activity,confidence,p_WALKING")
     bad = subprocess.run(
         [sys.executable, "-m", "mglwkd_lite", "predict", str(tmp_path / "missing.csv"), "--model", str(bundle_path)],
         capture_output=True, text=True, timeout=300,
@@ -417,3 +417,253 @@ def test_predict_csv_one_recording_per_subject(tmp_path, bundle_path):
     # Each subject's windows are those of its own rows (none crosses into the other subject).
     direct = deploy.predict_windows(deploy.load_bundle(bundle_path), acc[1000:1600].astype(np.float32), progress=False)
     np.testing.assert_array_equal(second.activity.to_numpy(), direct.activity.to_numpy())
+
+
+# --------------------------------------------------------------------------------------------------
+# predict on users' own recordings (issue 16): time, units, implausible values, out-of-distribution
+# windows, device and placement, and every user error as one "error:" line
+
+
+EPOCH = 1_657_530_000.0  # 2022-07-11 09:00 UTC, where the device-style files start
+
+
+@pytest.fixture(scope="module")
+def hapt_prepared():
+    from mglwkd_lite import data as D
+
+    return D.prepare("hapt", "quick")
+
+
+@pytest.fixture(scope="module")
+def profiled_bundle(tmp_path_factory, student, hapt_prepared):
+    """A bundle with the profile of the HAPT training windows (as notebook 07 writes it)."""
+    return deploy.student_bundle(student, hapt_prepared, tmp_path_factory.mktemp("profiled") / "student.pt",
+                                 {"method": "test"})
+
+
+@pytest.fixture(scope="module")
+def hapt():
+    from mglwkd_lite.data import load_dataset
+
+    return load_dataset("hapt")
+
+
+def _predict(capsys, *args: str) -> tuple[int, str, str]:
+    rc = cli.main(["predict", *map(str, args), "--no-progress"])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def test_bundle_records_the_training_profile(profiled_bundle, hapt_prepared):
+    bundle = deploy.load_bundle(profiled_bundle)
+    p = bundle.profile
+    assert bundle.note == "" and bundle.rate_hz == 50.0
+    assert (p.units, p.device, p.placement) == ("g", "smartphone", "waist")
+    assert 0.9 < p.median_magnitude < 1.1  # gravity: a body-worn sensor at rest reads about 1 g
+    assert p.stat_mean.shape == (6,) and p.reference.shape == (2048, 6) and p.quantile == 0.99
+    # The threshold is the 99th percentile of the validation windows' scores.
+    mean, std = hapt_prepared.normaliser.mean, hapt_prepared.normaliser.std
+    val = hapt_prepared.val.x * std[None, :, None] + mean[None, :, None]
+    assert np.mean(deploy.ood_scores(p, val) > p.threshold) == pytest.approx(0.01, abs=0.002)
+
+
+def test_old_bundle_loads_with_a_note(tmp_path, profiled_bundle, hapt, capsys):
+    payload = torch.load(profiled_bundle, weights_only=True)
+    del payload["profile"]
+    payload["version"] = 1
+    torch.save(payload, tmp_path / "old.pt")
+    bundle = deploy.load_bundle(tmp_path / "old.pt")
+    assert bundle.profile is None and "no profile of its training data" in bundle.note
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "rec.csv")
+    rc, out, err = _predict(capsys, csv, "--model", tmp_path / "old.pt")
+    assert rc == 0 and "warning: old.pt: the model bundle has no profile" in err
+    assert "out-of-distribution windows: not checked" in out
+
+
+def test_predict_writes_epoch_time_in_full(tmp_path, profiled_bundle, hapt, capsys):
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "epoch.csv", t0=EPOCH, time_unit="ms")
+    assert csv.read_text().splitlines()[2].startswith("1657530000020,")
+    rc, _, _ = _predict(capsys, csv, "--model", profiled_bundle, "--time-unit", "ms", "-o", tmp_path / "out.csv")
+    assert rc == 0
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert [l.split(",")[:2] for l in lines[1:3]] == [["1657530000", "1657530002.56"],
+                                                      ["1657530001.28", "1657530003.84"]]
+    import pandas as pd
+
+    start = pd.read_csv(tmp_path / "out.csv")["start_s"].to_numpy()
+    np.testing.assert_allclose(np.diff(start), 1.28, atol=1e-6)
+
+
+def test_predict_writes_iso_time_as_iso(tmp_path, profiled_bundle, hapt):
+    import pandas as pd
+
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "rec.csv", t0=EPOCH)
+    df = pd.read_csv(csv, keep_default_na=False)
+    df["time"] = [t.isoformat(timespec="milliseconds")
+                  for t in pd.to_datetime(np.round(df["time"] * 1000).astype(np.int64), unit="ms", utc=True)
+                  .dt.tz_convert("Europe/Madrid")]
+    df.to_csv(tmp_path / "iso.csv", index=False)
+    table = deploy.predict_csv(tmp_path / "iso.csv", profiled_bundle, tmp_path / "out.csv", progress=False)
+    assert list(table.columns[:4]) == ["start", "end", "start_s", "end_s"]
+    assert table["start"].iloc[:2].tolist() == ["2022-07-11T11:00:00.000+02:00", "2022-07-11T11:00:01.280+02:00"]
+    assert table["start_s"].iloc[0] == EPOCH
+    assert (tmp_path / "out.csv").read_text().splitlines()[1].startswith(
+        "2022-07-11T11:00:00.000+02:00,2022-07-11T11:00:02.560+02:00,1657530000,1657530002.56,")
+
+
+def test_unit_mismatch_stops_with_the_unit_and_scale(tmp_path, profiled_bundle, hapt, capsys):
+    ms2 = deploy.recording_to_csv(hapt, 2, tmp_path / "ms2.csv", units="m/s^2")
+    rc, out, err = _predict(capsys, ms2, "--model", profiled_bundle)
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: ms2.csv: the median acceleration magnitude is 10")
+    assert "looks like m/s^2; pass --scale 0.1019716" in err
+    assert not (tmp_path / "ms2.predictions.csv").exists()
+    mg = deploy.recording_to_csv(hapt, 2, tmp_path / "mg.csv", units="mg")
+    rc, _, err = _predict(capsys, mg, "--model", profiled_bundle)
+    assert rc == 2 and "looks like mg; pass --scale 0.001" in err
+    with pytest.raises(DeployError, match=r"scale=0.1019716"):
+        deploy.predict_csv(ms2, profiled_bundle, progress=False)
+    # The scale it names works; an explicit scale overrides the check, with a warning and flags.
+    right = deploy.predict_csv(ms2, profiled_bundle, scale=0.1019716, progress=False)
+    assert right["ood"].mean() < 0.1
+    with pytest.warns(deploy.DeployWarning, match=r"after --scale 1 the median acceleration magnitude is 10"):
+        forced = deploy.predict_csv(ms2, profiled_bundle, scale=1.0, progress=False)
+    assert forced["ood"].all()
+
+
+def test_implausible_values_are_flagged_with_their_rows(tmp_path, profiled_bundle, hapt, capsys):
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "huge.csv")
+    lines = csv.read_text().splitlines()
+    fields = lines[1001].split(",")  # sample 1000: data row 1001, on line 1002
+    fields[1] = "1e30"
+    lines[1001] = ",".join(fields)
+    csv.write_text("\n".join(lines) + "\n")
+    rc, out, err = _predict(capsys, csv, "--model", profiled_bundle, "-o", tmp_path / "out.csv")
+    assert rc == 0
+    assert "warning: repaired input: huge.csv: implausible_values=1" in err
+    assert "row 1001 (line 1002) x=1e+30" in err
+    assert "2 of them for values beyond 50 g" in out
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out.csv")
+    holds = (table["start_s"] <= 1000 / 50) & (table["end_s"] > 1000 / 50)
+    assert holds.sum() == 2 and table.loc[holds, "ood"].all() and np.isinf(table.loc[holds, "ood_score"]).all()
+
+
+def test_each_window_carries_confidence_and_an_ood_flag(profiled_bundle, hapt):
+    from mglwkd_lite.data import UCI_HAR_TEST_SUBJECTS
+
+    bundle = deploy.load_bundle(profiled_bundle)
+    tables = [deploy.predict_windows(bundle, hapt.recording(r)[0], progress=False)
+              for r in range(hapt.n_recordings) if int(hapt.rec_subject[r]) in UCI_HAR_TEST_SUBJECTS]
+    table = pd_concat(tables)
+    probs = table[[f"p_{c}" for c in CLASSES6]].to_numpy()
+    np.testing.assert_allclose(table["confidence"], probs.max(axis=1))
+    np.testing.assert_array_equal(table["ood"], table["ood_score"] > bundle.profile.threshold)
+    # New people wearing the phone as in training: few windows flagged (3.2 % of the test subjects'
+    # whole recordings, transitions included, with the seeded reference draw).
+    assert 0.005 < table["ood"].mean() < 0.06
+
+
+def pd_concat(tables):
+    import pandas as pd
+
+    return pd.concat(tables, ignore_index=True)
+
+
+def test_a_watch_recording_on_a_waist_phone_model_is_flagged_and_warned(tmp_path, profiled_bundle, capsys):
+    from mglwkd_lite.data import load_dataset
+
+    spsw = load_dataset("spsw")
+    csv = deploy.recording_to_csv(spsw, 0, tmp_path / "watch.csv")
+    rc, out, err = _predict(capsys, csv, "--model", profiled_bundle, "--device", "smartwatch",
+                            "--placement", "wrist", "-o", tmp_path / "out.csv")
+    assert rc == 0
+    assert ("warning: watch.csv: recorded with device 'smartwatch' and placement 'wrist', but the model was "
+            "trained on a smartphone at the waist") in err
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert table["ood"].all() and f"{len(table)} of {len(table)} windows flagged" in out
+    rc, _, err = _predict(capsys, csv, "--model", profiled_bundle, "--placement", "Waist")
+    assert rc == 0 and "recorded with" not in err  # the same placement, in other case: no warning
+
+
+def test_a_real_recording_exported_as_a_device_would(tmp_path, profiled_bundle, hapt, capsys):
+    """HAPT test subject 2 as a phone app writes it: epoch milliseconds, m/s^2, jitter, a repeated row."""
+    import pandas as pd
+
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "phone.csv", t0=EPOCH, time_unit="ms", units="m/s^2")
+    df = pd.read_csv(csv, keep_default_na=False)
+    n = len(df)
+    rng = np.random.default_rng(0)
+    df.loc[1:n - 2, "time"] += rng.integers(-3, 4, n - 2)  # +-3 ms jitter, first and last stamps kept
+    df = pd.concat([df.iloc[:500], df.iloc[499:500], df.iloc[500:]], ignore_index=True)  # a repeated row
+    df.drop(columns="label").to_csv(csv, index=False)
+    # As a user would first run it: no unit options. The time unit comes first, then the acceleration.
+    rc, _, err = _predict(capsys, csv, "--model", profiled_bundle)
+    assert rc == 2 and "use time_unit='ms' (--time-unit ms), which gives 50 Hz" in err
+    rc, _, err = _predict(capsys, csv, "--model", profiled_bundle, "--time-unit", "ms")
+    assert rc == 2 and "the file looks like m/s^2; pass --scale 0.1019716" in err
+    rc, out, err = _predict(capsys, csv, "--model", profiled_bundle, "--time-unit", "ms", "--scale", "0.1019716",
+                            "-o", tmp_path / "out.csv")
+    assert rc == 0 and "duplicate_rows=1" in err
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert len(table) == len(deploy.sliding_starts(n, 128, 64))  # the last sample is kept
+    assert table["start_s"].iloc[0] == EPOCH and table["start_s"].is_unique
+    flagged = int(table["ood"].sum())
+    assert f"{flagged} of {len(table)} windows flagged" in out and flagged <= 0.1 * len(table)
+
+
+def _utf16(path):
+    path.write_text("time,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(300)), encoding="utf-16")
+
+
+def _latin1(path):
+    path.write_text("time,x,y,z,étiquette\n" + "".join(f"{i / 50},0,0,1,assis\n" for i in range(300)),
+                    encoding="latin-1")
+
+
+def _semicolon(path):
+    path.write_text("time;x;y;z\n" + "".join(f"{i / 50};0;0;1\n" for i in range(300)))
+
+
+def _ms(path):
+    path.write_text("time,x,y,z\n" + "".join(f"{1657530000000 + 20 * i},0,0,1\n" for i in range(300)))
+
+
+def _good(path):
+    path.write_text("time,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(300)))
+
+
+USER_ERRORS = {
+    "utf-16 file": (_utf16, [], "encoding='utf-16' (--encoding utf-16"),
+    "latin-1 file": (_latin1, [], "encoding='latin-1' (--encoding latin-1"),
+    "unknown encoding": (_good, ["--encoding", "klingon"], "unknown encoding 'klingon'"),
+    "semicolons": (_semicolon, [], "sep=';' (--sep ';'"),
+    "epoch ms read as s": (_ms, [], "(--time-unit ms), which gives 50 Hz"),
+    "missing recording": (None, [], "the file is empty or missing"),
+    "missing bundle": (_good, ["--model", "{tmp}/none.pt"], "model bundle not found"),
+    "not a bundle": (_good, ["--model", "{rec}"], "not a readable model bundle"),
+    "missing onnx": (_good, ["--onnx", "{tmp}/none.onnx"], "ONNX model not found"),
+    "not an onnx file": (_good, ["--onnx", "{rec}"], "not a readable ONNX model"),
+    "no output folder": (_good, ["-o", "{tmp}/nowhere/out.csv"], "the output folder"),
+    "zero batch": (_good, ["--batch-size", "0"], "batch size must be a positive number"),
+    "negative scale": (_good, ["--scale", "-1"], "scale must be a positive number"),
+    "wrong column": (_good, ["--x-col", "ax"], "column 'ax' not found"),
+}
+
+
+@pytest.mark.parametrize("case", list(USER_ERRORS))
+def test_every_user_error_is_one_error_line_and_status_2(tmp_path, profiled_bundle, capsys, case):
+    write, extra, expected = USER_ERRORS[case]
+    rec = tmp_path / "rec.csv"
+    if write is not None:
+        write(rec)
+    args = [a.format(tmp=tmp_path, rec=rec) for a in extra]
+    model = [] if "--model" in args else ["--model", str(profiled_bundle)]
+    rc, out, err = _predict(capsys, rec, *model, *args)
+    assert rc == 2, (out, err)
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and expected in last, err
+    assert "Traceback" not in err and out == ""

@@ -16,11 +16,13 @@ from torch import nn
 from .._io import atomic_write_with
 from ..data import Prepared, load_dataset
 from ..models import ModelSpec, build_model
+from .checks import DATASET_DEVICES, NO_PROFILE_NOTE, InputProfile, fit_profile
 
 __all__ = [
     "DeployError",
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
+    "READABLE_VERSIONS",
     "ModelBundle",
     "save_bundle",
     "load_bundle",
@@ -29,8 +31,11 @@ __all__ = [
 
 #: The ``format`` entry of every bundle file.
 BUNDLE_FORMAT = "mglwkd-lite-model-bundle"
-#: The bundle layout this code writes and reads.
-BUNDLE_VERSION = 1
+#: The bundle layout this code writes: 2 adds the profile of the training inputs (units, device,
+#: placement, magnitude, out-of-distribution reference and threshold).
+BUNDLE_VERSION = 2
+#: Layouts this code reads (version 1 loads without a profile, with a note).
+READABLE_VERSIONS = (1, 2)
 
 
 class DeployError(ValueError):
@@ -55,6 +60,11 @@ class ModelBundle:
         Sampling rate the model was trained at (recordings are resampled to it).
     metadata : mapping
         Free JSON-able notes (data set, preset, test metrics, ...).
+    profile : InputProfile or None
+        The training inputs' units, device, placement, magnitude and out-of-distribution reference
+        (:mod:`~mglwkd_lite.deploy.checks`); None for a bundle written without one.
+    note : str
+        Said to the user when the bundle is used (why checks are skipped); ``""`` when nothing.
     """
 
     model: Any
@@ -65,6 +75,8 @@ class ModelBundle:
     window_stride: int
     rate_hz: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    profile: InputProfile | None = None
+    note: str = ""
 
     @property
     def in_channels(self) -> int:
@@ -123,6 +135,7 @@ def save_bundle(
     window_stride: int,
     rate_hz: float,
     metadata: Mapping[str, Any] | None = None,
+    profile: InputProfile | None = None,
 ) -> Path:
     """Write a model bundle atomically (see :class:`ModelBundle`).
 
@@ -142,6 +155,9 @@ def save_bundle(
         Sampling rate of the training data.
     metadata : mapping, optional
         JSON-able notes stored with the bundle.
+    profile : InputProfile, optional
+        The profile of the training inputs (:func:`~mglwkd_lite.deploy.checks.fit_profile`); without
+        one, labelling checks neither units nor out-of-distribution windows.
 
     Returns
     -------
@@ -151,7 +167,8 @@ def save_bundle(
     Raises
     ------
     DeployError
-        If the model, the statistics, the classes or the window settings do not fit together.
+        If the model, the statistics, the classes, the window settings or the profile do not fit
+        together.
     """
     spec = getattr(model, "spec", None)
     if spec is None or not dataclasses.is_dataclass(spec):
@@ -163,6 +180,8 @@ def save_bundle(
         raise DeployError(f"model has {spec.num_classes} outputs but {len(classes)} class names were given")
     if int(window_length) < 1 or int(window_stride) < 1 or not float(rate_hz) > 0:
         raise DeployError("window_length, window_stride and rate_hz must be positive")
+    if profile is not None and profile.stat_mean.shape != (2 * mean.size,):
+        raise DeployError(f"the profile describes {profile.stat_mean.size // 2} channels, the model has {mean.size}")
     payload = {
         "format": BUNDLE_FORMAT,
         "version": BUNDLE_VERSION,
@@ -177,6 +196,10 @@ def save_bundle(
         # Stored as text so that weights_only loading never meets an unexpected type.
         "metadata": json.dumps(dict(metadata or {}), sort_keys=True, default=str),
     }
+    if profile is not None:
+        # Tensors, numbers and strings only, so that weights_only loading reads it.
+        payload["profile"] = {k: torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v
+                              for k, v in profile.to_dict().items()}
     return atomic_write_with(path, lambda fh: torch.save(payload, fh))
 
 
@@ -191,7 +214,8 @@ def load_bundle(path: str | os.PathLike) -> ModelBundle:
     Returns
     -------
     ModelBundle
-        With the network rebuilt from its spec, in eval mode.
+        With the network rebuilt from its spec, in eval mode. A bundle of version 1 (or one saved
+        without a profile) has ``profile=None`` and a ``note`` saying which checks are skipped.
 
     Raises
     ------
@@ -207,15 +231,18 @@ def load_bundle(path: str | os.PathLike) -> ModelBundle:
         raise DeployError(f"{path}: not a readable model bundle ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
         raise DeployError(f"{path}: not a {BUNDLE_FORMAT} file (write one with save_bundle)")
-    if payload.get("version") != BUNDLE_VERSION:
+    if payload.get("version") not in READABLE_VERSIONS:
         raise DeployError(f"{path}: bundle version {payload.get('version')!r}, "
-                          f"this code reads version {BUNDLE_VERSION}")
+                          f"this code reads versions {list(READABLE_VERSIONS)}")
     model = build_model(ModelSpec(**payload["spec"]))
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise DeployError(f"{path}: weights do not match the stored architecture: {exc}") from exc
     model.eval()
+    stored = payload.get("profile")
+    profile = None if stored is None else InputProfile.from_dict(
+        {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in stored.items()})
     return ModelBundle(
         model=model,
         classes=tuple(payload["classes"]),
@@ -225,6 +252,8 @@ def load_bundle(path: str | os.PathLike) -> ModelBundle:
         window_stride=int(payload["window_stride"]),
         rate_hz=float(payload["rate_hz"]),
         metadata=json.loads(payload["metadata"]),
+        profile=profile,
+        note="" if profile is not None else f"{path.name}: {NO_PROFILE_NOTE}",
     )
 
 
@@ -232,7 +261,10 @@ def student_bundle(model: nn.Module, prepared: Prepared, path: str | os.PathLike
                    metadata: Mapping[str, Any] | None = None) -> Path:
     """Save a bundle for a student trained on a data-module ``Prepared`` split.
 
-    The normaliser, classes and window settings are the split's; the rate is the data set's.
+    The normaliser, classes and window settings are the split's; the rate is the data set's. The
+    profile of the training inputs (:func:`~mglwkd_lite.deploy.checks.fit_profile`) is fitted on the
+    split's training windows, its out-of-distribution threshold set on the validation windows; the
+    units are g and the device and placement those of :data:`~mglwkd_lite.deploy.checks.DATASET_DEVICES`.
 
     Parameters
     ----------
@@ -252,5 +284,9 @@ def student_bundle(model: nn.Module, prepared: Prepared, path: str | os.PathLike
     """
     window = prepared.config.window
     meta = {"dataset": prepared.name, "data_key": prepared.key, **dict(metadata or {})}
+    mean, std = _normaliser_stats(prepared.normaliser)
+    device, placement = DATASET_DEVICES.get(prepared.name, ("", ""))
+    profile = fit_profile(*(w.x * std[None, :, None] + mean[None, :, None] for w in (prepared.train, prepared.val)),
+                          units="g", device=device, placement=placement)
     return save_bundle(path, model, prepared.normaliser, prepared.classes, window.length, window.stride,
-                       load_dataset(prepared.name).rate_hz, meta)
+                       load_dataset(prepared.name).rate_hz, meta, profile)
