@@ -667,3 +667,22 @@ def test_every_user_error_is_one_error_line_and_status_2(tmp_path, profiled_bund
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: ") and expected in last, err
     assert "Traceback" not in err and out == ""
+
+
+def test_flagged_windows_and_the_timeline_marks_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    table = pd.DataFrame({"start_s": [0.0, 1.0, 2.0], "end_s": [2.0, 3.0, 4.0], "activity": ["A", "B", "B"],
+                          "confidence": [0.9, 0.6, 1.0], "ood": [False, True, True],
+                          "ood_score": [0.5, 2.5, np.inf], "p_A": 0.5, "p_B": 0.5})
+    flagged = report.flagged_windows(table)
+    assert flagged.index.tolist() == [1, 2]
+    assert flagged["reason"].tolist() == ["unlike the training windows", "value beyond 50 g"]
+    with pytest.raises(DeployError, match="no 'ood' column"):
+        report.flagged_windows(table.drop(columns="ood"))
+    ax = report.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 8, ("A", "B"))
+    assert len(ax.collections) == 1 + 3 + 1  # truth, one bar per window, the hatched flagged windows
+    assert "flagged (ood)" in [t.get_text() for t in ax.get_legend().get_texts()]

@@ -18,12 +18,13 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from ..data import label_segments
-from ..deploy import Backend, DeployError, classification_scores
+from ..deploy import PLAUSIBLE_G, Backend, DeployError, classification_scores
 
 __all__ = [
     "compare_backends",
     "backend_scores",
     "window_agreement",
+    "flagged_windows",
     "plot_timeline",
     "read_cost",
     "cost_table",
@@ -112,6 +113,38 @@ def window_agreement(table: pd.DataFrame, classes: Sequence[str] | None = None) 
     return {"windows": n, "accuracy": acc}
 
 
+def flagged_windows(table: pd.DataFrame) -> pd.DataFrame:
+    """The windows a labelled table flags as unlike the training data, and why.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`~mglwkd_lite.deploy.predict_csv` output of a bundle with a profile (``ood``,
+        ``ood_score``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The flagged rows (index kept): their times (``start``/``end`` too for date-time input),
+        ``activity``, ``label`` when present, ``confidence``, ``ood_score`` and ``reason``: a value
+        beyond :data:`~mglwkd_lite.deploy.PLAUSIBLE_G` g, or input statistics unlike the training
+        windows'.
+
+    Raises
+    ------
+    DeployError
+        The table has no ``ood`` column (labelled with a bundle without a profile).
+    """
+    if "ood" not in table.columns:
+        raise DeployError("the table has no 'ood' column (the bundle has no profile of its training data)")
+    keep = [c for c in ("subject", "start", "end", "start_s", "end_s", "activity", "label", "confidence",
+                        "ood_score") if c in table.columns]
+    out = table.loc[table["ood"].astype(bool), keep].copy()
+    out["reason"] = np.where(np.isinf(out["ood_score"].astype(float)), f"value beyond {PLAUSIBLE_G:g} g",
+                             "unlike the training windows")
+    return out
+
+
 def plot_timeline(table: pd.DataFrame, truth_time: np.ndarray, truth: Sequence[str], classes: Sequence[str],
                   hop_s: float | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
     """An activity timeline: the ground truth per sample above the student's label per window.
@@ -120,7 +153,7 @@ def plot_timeline(table: pd.DataFrame, truth_time: np.ndarray, truth: Sequence[s
     ----------
     table : pandas.DataFrame
         :func:`~mglwkd_lite.deploy.predict_windows` / :func:`~mglwkd_lite.deploy.predict_csv` output
-        (``start_s``, ``end_s``, ``activity``).
+        (``start_s``, ``end_s``, ``activity``; windows with ``ood`` True are hatched).
     truth_time : numpy.ndarray
         ``(n,)`` seconds of each ground-truth sample.
     truth : sequence of str
@@ -156,12 +189,18 @@ def plot_timeline(table: pd.DataFrame, truth_time: np.ndarray, truth: Sequence[s
         hop_s = float(np.median(np.diff(start))) if len(start) > 1 else float(table["end_s"].iloc[0] - start[0])
     for c, act in zip(centre, table["activity"]):
         ax.broken_barh([(c - hop_s / 2, hop_s)], (0.1, 0.8), color=colours.get(act, other), linewidth=0)
+    flagged = table["ood"].to_numpy(bool) if "ood" in table.columns else np.zeros(len(table), bool)
+    if flagged.any():
+        ax.broken_barh([(c - hop_s / 2, hop_s) for c in centre[flagged]], (0.1, 0.8), facecolor="none",
+                       edgecolor="black", hatch="////", linewidth=0)
     ax.set_yticks([0.5, 1.5], ["student", "ground truth"])
     ax.set_ylim(0, 2)
     ax.set_xlim(min(truth_time[0], start[0]), max(truth_time[-1] + dt, table["end_s"].max()))
     ax.set_xlabel("time (s)")
     handles = [Patch(color=colours[c], label=c.replace("_", " ").lower()) for c in classes]
     handles.append(Patch(color=other, label="other / unlabelled"))
+    if flagged.any():
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch="////", label="flagged (ood)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4, frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
