@@ -685,4 +685,4 @@ def test_flagged_windows_and_the_timeline_marks_them():
         report.flagged_windows(table.drop(columns="ood"))
     ax = report.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 8, ("A", "B"))
     assert len(ax.collections) == 1 + 3 + 1  # truth, one bar per window, the hatched flagged windows
-    assert "flagged (ood)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "flagged (ood), marked ▼" in [t.get_text() for t in ax.get_legend().get_texts()]

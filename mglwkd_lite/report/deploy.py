@@ -193,6 +193,8 @@ def plot_timeline(table: pd.DataFrame, truth_time: np.ndarray, truth: Sequence[s
     if flagged.any():
         ax.broken_barh([(c - hop_s / 2, hop_s) for c in centre[flagged]], (0.1, 0.8), facecolor="none",
                        edgecolor="black", hatch="////", linewidth=0)
+        # A window is short beside a recording: a marker above each keeps the flags visible.
+        ax.plot(centre[flagged], np.full(int(flagged.sum()), 1.0), "v", color="black", markersize=5)
     ax.set_yticks([0.5, 1.5], ["student", "ground truth"])
     ax.set_ylim(0, 2)
     ax.set_xlim(min(truth_time[0], start[0]), max(truth_time[-1] + dt, table["end_s"].max()))
@@ -200,7 +202,7 @@ def plot_timeline(table: pd.DataFrame, truth_time: np.ndarray, truth: Sequence[s
     handles = [Patch(color=colours[c], label=c.replace("_", " ").lower()) for c in classes]
     handles.append(Patch(color=other, label="other / unlabelled"))
     if flagged.any():
-        handles.append(Patch(facecolor="white", edgecolor="black", hatch="////", label="flagged (ood)"))
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch="////", label="flagged (ood), marked ▼"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4, frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
