@@ -686,3 +686,21 @@ def test_flagged_windows_and_the_timeline_marks_them():
     ax = report.plot_timeline(table, np.arange(8) * 0.5, ["A"] * 8, ("A", "B"))
     assert len(ax.collections) == 1 + 3 + 1  # truth, one bar per window, the hatched flagged windows
     assert "flagged (ood), marked ▼" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_a_waist_phone_recording_on_a_wrist_watch_model_is_flagged_and_warned(tmp_path, hapt, capsys):
+    """The issue's case: a watch model given a phone's recording said nothing of the device."""
+    from mglwkd_lite import data as D
+
+    spsw = D.prepare("spsw", "quick")
+    torch.manual_seed(0)
+    watch_model = wrn1d(16, 1, in_channels=3, num_classes=len(spsw.classes)).eval()
+    bundle = deploy.student_bundle(watch_model, spsw, tmp_path / "watch.pt")
+    assert deploy.load_bundle(bundle).profile.describe() == "smartwatch at the wrist, in g"
+    csv = deploy.recording_to_csv(hapt, 2, tmp_path / "phone.csv")
+    rc, out, err = _predict(capsys, csv, "--model", bundle, "--device", "smartphone", "--placement", "waist",
+                            "-o", tmp_path / "out.csv")
+    assert rc == 0 and "recorded with device 'smartphone' and placement 'waist'" in err
+    import pandas as pd
+
+    assert pd.read_csv(tmp_path / "out.csv")["ood"].mean() > 0.5
