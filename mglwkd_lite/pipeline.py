@@ -278,7 +278,7 @@ def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
 
     Returns
     -------
-    Trained
+    mglwkd_lite.checkpoint.Trained
         ``metrics["val"]`` and ``metrics["test"]`` of the epoch selected on the validation subjects.
         The cache key hashes the architecture, the training config (seed included) and the data, so
         notebooks 03, 04, 05 and 07 share one trained model per setting.
@@ -313,12 +313,12 @@ def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick
     kind, dataset, preset, seed, cache_dir, progress
         As in :func:`train_or_load`.
     feature_dtype : str
-        As in :func:`cached_outputs`.
+        As in :func:`mglwkd_lite.checkpoint.cached_outputs`.
 
     Returns
     -------
     dict of str to numpy.ndarray
-        See :func:`cached_outputs`.
+        See :func:`mglwkd_lite.checkpoint.cached_outputs`.
     """
     return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype)[1]
 
@@ -328,7 +328,7 @@ def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str 
 
     Parameters
     ----------
-    trained : mapping of (str, str) to Trained
+    trained : mapping of (str, str) to mglwkd_lite.checkpoint.Trained
         ``{(dataset, kind): Trained}``.
     folder : str or pathlib.Path
 
@@ -366,7 +366,7 @@ class Distilled:
     Attributes
     ----------
     method : mglwkd_lite.distill.DistillConfig
-    trained : Trained
+    trained : mglwkd_lite.checkpoint.Trained
         The plain student (``trained.model``, the network that is shipped);
         ``trained.metrics["val"/"test"]`` score it *without* the workspace.
     workspace : mglwkd_lite.workspace.GlobalWorkspace or None
@@ -532,7 +532,7 @@ def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "sc
 
     Returns
     -------
-    Trained
+    mglwkd_lite.checkpoint.Trained
         ``model`` in eval mode and its ``metrics`` (``"val"``, ``"test"``).
     """
     if method == "scratch":

@@ -5,7 +5,7 @@ The students come from :func:`mglwkd_lite.pipeline.distill_or_load` (``{method: 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,9 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..distill import METHODS, DistillConfig
-
-if TYPE_CHECKING:
-    from ..pipeline import Distilled
+from ..pipeline import Distilled
 
 __all__ = [
     "methods_table",
@@ -53,7 +51,7 @@ def methods_table(methods: Mapping[str, DistillConfig] | None = None) -> pd.Data
     return pd.DataFrame(rows).set_index("method")
 
 
-def distilled_table(results: Mapping[str, "Distilled"], split: str = "test") -> pd.DataFrame:
+def distilled_table(results: Mapping[str, Distilled], split: str = "test") -> pd.DataFrame:
     """One row per method: accuracy and macro F1 of the plain student, and with the residual path.
 
     Parameters

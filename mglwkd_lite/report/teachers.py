@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,9 +17,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from ..models import PAPER_PARAMETER_COUNTS, ModelSpec, build_model, count_macs, count_parameters
-
-if TYPE_CHECKING:
-    from ..pipeline import Trained
+from ..checkpoint import Trained
 
 __all__ = [
     "fidelity_table",
@@ -49,12 +47,12 @@ def fidelity_table() -> pd.DataFrame:
     return table
 
 
-def trained_table(trained: Mapping[tuple[str, str], "Trained"], split: str = "test") -> pd.DataFrame:
+def trained_table(trained: Mapping[tuple[str, str], Trained], split: str = "test") -> pd.DataFrame:
     """One row per trained model: accuracy, macro F1, parameters, MACs per window, best epoch.
 
     Parameters
     ----------
-    trained : mapping of (str, str) to mglwkd_lite.pipeline.Trained
+    trained : mapping of (str, str) to mglwkd_lite.checkpoint.Trained
         ``{(dataset, kind): Trained}``.
     split : {"test", "val"}
 
@@ -77,12 +75,12 @@ def trained_table(trained: Mapping[tuple[str, str], "Trained"], split: str = "te
     return pd.DataFrame(rows).set_index(["dataset", "model"])
 
 
-def plot_histories(trained: Mapping[str, "Trained"]) -> Figure:
+def plot_histories(trained: Mapping[str, Trained]) -> Figure:
     """Learning curves: training loss and validation macro F1 per epoch, one line per model.
 
     Parameters
     ----------
-    trained : mapping of str to mglwkd_lite.pipeline.Trained
+    trained : mapping of str to mglwkd_lite.checkpoint.Trained
 
     Returns
     -------
@@ -103,12 +101,12 @@ def plot_histories(trained: Mapping[str, "Trained"]) -> Figure:
     return fig
 
 
-def plot_confusions(trained: Mapping[str, "Trained"], classes: Sequence[str], split: str = "test") -> Figure:
+def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], split: str = "test") -> Figure:
     """Row-normalised confusion matrices (true class in rows), one panel per model.
 
     Parameters
     ----------
-    trained : mapping of str to mglwkd_lite.pipeline.Trained
+    trained : mapping of str to mglwkd_lite.checkpoint.Trained
     classes : sequence of str
     split : {"test", "val"}
 
