@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import stable_hash
+from ..presets import MODEL_PRESETS
 from .records import ChecksumError, DataError, FormatError, Recordings, Windows, did_you_mean
 from .windows import Normaliser, Split, WindowConfig, make_windows, split_by_subject
 
@@ -170,9 +171,9 @@ def load_dataset(name: str, path: str | Path | None = None) -> Recordings:
 # The standard, normalised splits
 
 
-PRESET_NAMES = ("quick", "full", "group")
-"""Names accepted wherever a preset is asked for (notebooks' ``preset`` parameter, scripts); the models
-of each are :class:`mglwkd_lite.train.ModelsPreset`'s classmethods of the same name."""
+PRESET_NAMES = MODEL_PRESETS
+"""Names accepted wherever a preset is asked for (notebooks' ``preset`` parameter, scripts): the models
+presets of the one registry, :data:`mglwkd_lite.presets.MODEL_PRESETS` (this is the same object)."""
 
 
 @dataclass(frozen=True)
@@ -232,21 +233,6 @@ class DataConfig:
         raise DataError(f"no standard configuration for data set {name!r}; expected one of {sorted(DATASETS)}")
 
     @classmethod
-    def quick(cls, name: str) -> "DataConfig":
-        """The quick preset's configuration (the same windows as :meth:`full`).
-
-        Parameters
-        ----------
-        name : {"hapt", "spsw"}
-            The data set; one without a standard configuration raises as in :meth:`full`.
-
-        Returns
-        -------
-        DataConfig
-        """
-        return cls.full(name)
-
-    @classmethod
     def fold(cls, name: str, fold: int, k: int = N_FOLDS) -> "DataConfig":
         """The standard windows of a data set, split by one subject fold of :func:`subject_folds`.
 
@@ -290,10 +276,10 @@ class DataConfig:
         DataError
             ``preset`` is not a preset name.
         """
-        # "group" (the group's 200-epoch training recipe) trains on the full preset's windows.
+        # Every preset of the registry trains on the standard windows (quick saves on epochs, not data).
         if preset not in PRESET_NAMES:
             raise DataError(f"unknown preset {preset!r}; expected one of {list(PRESET_NAMES)}")
-        return cls.quick(name) if preset == "quick" else cls.full(name)
+        return cls.full(name)
 
 
 @dataclass(frozen=True, eq=False)
