@@ -11,21 +11,25 @@ holding the run's key, config, metrics, robustness scores, timings, versions and
 file exists *with the same key* is skipped, so a killed sweep resumes where it stopped; a changed
 setting changes the key, so old results are never reused for it.
 
-Runs are independent jobs dispatched through :mod:`joblib`: local processes by default; a cluster is
-one ``joblib.parallel_config(backend="dask")`` away (see ``book/reproducing.md``). The tables and
-figures of the records are :mod:`mglwkd_lite.report.results`; the judging of the paper's claims is
-:mod:`mglwkd_lite.claims`.
+Runs are independent jobs: local processes through :mod:`joblib` by default, or the workers of a
+Dask cluster (``run_all(..., client=client)``, see ``book/reproducing.md``). Either way the records
+come back to the calling process, which alone writes them. The tables and figures of the records are
+:mod:`mglwkd_lite.report.results`; the judging of the paper's claims is :mod:`mglwkd_lite.claims`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import queue
+import socket
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -33,7 +37,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import repro
-from ._io import atomic_write_text, jsonable, stable_hash
+from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
 from .distill import METHODS, method
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, train_or_load
 from .presets import ALL_METHODS, PRESETS, SWEEP_PRESETS
@@ -230,7 +234,7 @@ def robustness_scores(model: nn.Module, test: ArrayDataset,
 
 def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.PathLike = "results",
             cache_dir: str | os.PathLike | None = None, threads: int | None = None,
-            progress: bool = False) -> dict[str, Any]:
+            progress: bool = False, write: bool = True) -> dict[str, Any]:
     """Run (or skip) one ``(data set, method, seed)`` and write its JSON.
 
     Parameters
@@ -243,6 +247,9 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     threads : int, optional
         PyTorch threads for loading and evaluation (training uses its ``TrainConfig.threads``).
     progress : bool
+    write : bool
+        Write the record (:func:`run_all` passes False: its jobs may run on other machines, so the
+        calling process writes what they return).
 
     Returns
     -------
@@ -284,8 +291,13 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         test = model_data("student", spec.dataset, models).test
         record["robustness"] = robustness_scores(distilled.model, test)
     record["timings"]["run_seconds"] = time.perf_counter() - start
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
+    if write:
+        _write_record(path, record)
     return record
+
+
+def _write_record(path: Path, record: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
 
 
 def _teacher_metrics(kind: str, spec: RunSpec, models: ModelsPreset,
@@ -296,68 +308,180 @@ def _teacher_metrics(kind: str, spec: RunSpec, models: ModelsPreset,
 
 def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str | os.PathLike = "results",
             cache_dir: str | os.PathLike | None = None, specs: Sequence[RunSpec] | None = None,
-            progress: bool = True) -> list[dict[str, Any]]:
-    """Run a whole sweep with joblib (``n_jobs`` processes), skipping runs already done.
+            progress: bool = True, client: Any = None) -> list[dict[str, Any]]:
+    """Run a whole sweep, skipping runs already on record: local processes, or a Dask cluster.
 
-    Two phases. First the scratch students and the teachers of every (data set, seed) in the
-    selection, as parallel jobs, the costliest first (signal teachers, then PI teachers, then
-    scratch students) so that no core idles behind one long job; then every distillation run, in the
-    order of :func:`run_specs`, each loading its teachers from the cache instead of training them
-    several times at once. A killed sweep resumes from the cache and the records.
+    Runs whose record exists with their current key are skipped before anything is dispatched. The
+    rest goes in two phases. First the teachers of every (data set, seed) that a remaining
+    distillation run needs, and the remaining scratch students, as parallel jobs, the costliest first
+    (signal teachers, then PI teachers, then scratch students) so that no core idles behind one long
+    job; then every distillation run, in the order of :func:`run_specs`, each loading its teachers
+    from the cache, so that every teacher is trained once. The jobs return their records and this
+    process writes each as it arrives; a killed sweep resumes from the cache and the records.
 
     Parameters
     ----------
     preset : ExperimentPreset or str
         A sweep, or its registry name.
     n_jobs : int
-        Parallel runs; -1 (or any value < 1): one per core the process may use.
+        Parallel local runs; -1 (or any value < 1): one per core the process may use. Ignored with
+        ``client``, whose workers decide.
     results_dir : str or os.PathLike
+        Where this process writes the records (workers never need it).
     cache_dir : str or os.PathLike, optional
+        Cache of trained models and teacher outputs (default ``.cache/`` of the checkout). Made
+        absolute here, so that workers started elsewhere use the same folder.
     specs : sequence of RunSpec, optional
         A subset of the sweep (default: all of :func:`run_specs`).
     progress : bool
         A tqdm bar over the runs.
+    client : dask.distributed.Client, optional
+        Run the jobs on this Dask cluster instead of local processes. Every worker must see
+        ``cache_dir`` at the same path (checked first) and have the project installed.
 
     Returns
     -------
     list of dict
-        One record per run (teacher jobs return none).
+        One record per run, scratch runs first (teacher jobs return none); a skipped run's record
+        carries ``"skipped": True``.
+
+    Raises
+    ------
+    ExperimentError
+        With ``client``: when the cluster has no worker, or a worker does not see ``cache_dir``.
 
     Notes
     -----
-    Loading and evaluation in each job use ``cores // n_jobs`` PyTorch threads; training uses the
-    thread count of the models preset's :class:`~mglwkd_lite.train.TrainConfig` (one in ``"full"``,
-    the paper sweep's models; ``None``, every core, in ``"quick"`` and ``"group"``), which is part of
+    Loading and evaluation in each job use ``cores // n_jobs`` PyTorch threads (on a cluster: a
+    host's cores over its worker threads, the smallest over the hosts); training uses the thread
+    count of the models preset's :class:`~mglwkd_lite.train.TrainConfig` (one in ``"full"``, the
+    paper sweep's models; ``None``, every core, in ``"quick"`` and ``"group"``), which is part of
     every cache key; with a ``None`` preset, set it to ``cores // n_jobs`` when running several jobs
     on one machine. Each record stores the thread count it trained with.
     """
     preset = experiment_preset(preset) if isinstance(preset, str) else preset
     specs = list(specs) if specs is not None else run_specs(preset)
-    cores = repro.available_cpus()
-    jobs = max(1, n_jobs if n_jobs > 0 else cores)
-    threads = max(1, cores // jobs)
+    cache = (Path(cache_dir) if cache_dir is not None else default_cache_dir()).absolute()
+    records = _records_on_file(results_dir, preset, specs)
+    todo = [s for s in specs if s not in records]
     first = [s for s in specs if s.method == "scratch"]
     rest = [s for s in specs if s.method != "scratch"]
-    # (data set, seed) pairs whose distillation runs need teachers, in sweep order.
-    pairs = list(dict.fromkeys((s.dataset, s.seed) for s in rest))
-    records: list[dict[str, Any]] = []
-    parallel = Parallel(n_jobs=jobs, return_as="generator")
-    run = delayed(run_one)
+    # (data set, seed) pairs whose remaining distillation runs need teachers, in sweep order.
+    pairs = list(dict.fromkeys((s.dataset, s.seed) for s in rest if s in todo))
+    if client is not None and todo:
+        threads = _cluster_threads(client, cache)
+        results = functools.partial(_cluster_results, client)
+    else:
+        cores = repro.available_cpus()
+        jobs = max(1, n_jobs if n_jobs > 0 else cores)
+        threads = max(1, cores // jobs)
+        results = functools.partial(_local_results, Parallel(n_jobs=jobs, return_as="generator"))
+    run_kwargs = dict(results_dir=results_dir, cache_dir=cache, threads=threads, write=False)
+    # Phase 1: teachers and scratch students, longest first; phase 2: every distillation run.
+    phase1 = [_Job(f"teacher-{kind}-{dataset}-seed{seed}", _teacher_job, (preset, kind, dataset, seed, cache, threads))
+              for kind in _TEACHERS for dataset, seed in pairs]
+    phase1 += [_run_job(preset, s, run_kwargs) for s in first if s in todo]
+    phase2 = [_run_job(preset, s, run_kwargs) for s in rest if s in todo]
     with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
-        # Phase 1: teachers and scratch students, longest first (joblib dispatches in order).
-        tasks = [delayed(_teacher_job)(preset, kind, dataset, seed, cache_dir, threads)
-                 for kind in _TEACHERS for dataset, seed in pairs]
-        tasks += [run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads) for s in first]
-        for rec in parallel(tasks):
-            if rec is not None:
-                records.append(rec)
+        bar.update(len(records))
+        for phase in (phase1, phase2):
+            for job, record in results(phase) if phase else ():
+                if job.spec is None:
+                    continue
+                if not record.get("skipped"):  # a record that appeared meanwhile is on file already
+                    _write_record(result_path(results_dir, preset, job.spec), record)
+                records[job.spec] = record
                 bar.update()
-        # Phase 2: every distillation run.
-        for rec in parallel(run(preset, s, results_dir=results_dir, cache_dir=cache_dir, threads=threads)
-                            for s in rest):
-            records.append(rec)
-            bar.update()
-    return records
+    return [records[s] for s in first + rest]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One task of a sweep: ``fn(*args, **kwargs)``; ``spec`` is None for a teacher job."""
+
+    name: str
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    spec: RunSpec | None = None
+
+
+def _run_job(preset: ExperimentPreset, spec: RunSpec, kwargs: dict[str, Any]) -> _Job:
+    return _Job(f"run-{spec.dataset}-{spec.method}-seed{spec.seed}", run_one, (preset, spec), kwargs, spec)
+
+
+def _records_on_file(results_dir: str | os.PathLike, preset: ExperimentPreset,
+                     specs: Sequence[RunSpec]) -> dict[RunSpec, dict[str, Any]]:
+    """The records of ``specs`` already on file with their current key, marked ``"skipped"``."""
+    done = {}
+    for spec in specs:
+        record = _done_record(result_path(results_dir, preset, spec), run_key(preset, spec))
+        if record is not None:
+            record["skipped"] = True
+            done[spec] = record
+    return done
+
+
+def _local_results(parallel: Parallel, jobs: Sequence[_Job]) -> Iterator[tuple[_Job, Any]]:
+    """``(job, result)`` of local joblib processes, in the order of ``jobs`` (dispatched in it)."""
+    return zip(jobs, parallel(delayed(job.fn)(*job.args, **job.kwargs) for job in jobs))
+
+
+def _cluster_results(client: Any, jobs: Sequence[_Job]) -> Iterator[tuple[_Job, Any]]:
+    """``(job, result)`` of the Dask cluster as each job ends; earlier jobs have higher priority.
+
+    A job that fails raises here, and the jobs still pending are cancelled.
+    """
+    ended: queue.Queue = queue.Queue()
+    futures = {}
+    for rank, job in enumerate(jobs):
+        # A unique key (Dask would otherwise take equal calls for one) that names the job on the dashboard.
+        future = client.submit(job.fn, *job.args, key=f"{job.name}-{uuid.uuid4().hex}", priority=len(jobs) - rank,
+                               pure=False, **job.kwargs)
+        future.add_done_callback(ended.put)
+        futures[future] = job
+    try:
+        for _ in range(len(futures)):
+            future = ended.get()
+            yield futures[future], future.result()
+    finally:
+        client.cancel(list(futures))  # nothing left to cancel once every job has ended
+
+
+def _host_cores() -> tuple[str, int]:
+    """``(host name, cores)`` of the process it runs in (run on each Dask worker)."""
+    return socket.gethostname(), repro.available_cpus()
+
+
+def _cluster_threads(client: Any, cache: Path) -> int:
+    """Check that every worker sees ``cache``; PyTorch threads per job: cores per worker thread.
+
+    Teachers are trained once, in the first phase, and shared through the cache, so a worker that
+    does not see the cache folder would train them again (on another CPU, possibly to other
+    numbers): refused here, before any job starts.
+    """
+    nthreads = client.nthreads()
+    if not nthreads:
+        raise ExperimentError("the Dask cluster has no worker; start workers or wait for them "
+                              "(client.wait_for_workers(n)) before run_all")
+    cache.mkdir(parents=True, exist_ok=True)
+    marker = cache / f".shared-{uuid.uuid4().hex}"
+    marker.write_text("written by run_all to check that every worker sees the cache folder\n")
+    try:
+        seen = client.run(os.path.isfile, str(marker))
+    finally:
+        marker.unlink()
+    blind = sorted(worker for worker, ok in seen.items() if not ok)
+    if blind:
+        raise ExperimentError(
+            f"{len(blind)} of {len(seen)} Dask workers do not see the cache folder {cache} ({', '.join(blind)}): "
+            "teachers are trained once and shared through it, so give run_all a cache_dir on a file system "
+            "that every worker mounts at the same path")
+    hosts: dict[str, list[int]] = {}  # host -> [cores, worker threads]
+    for worker, (host, cores) in client.run(_host_cores).items():
+        entry = hosts.setdefault(host, [cores, 0])
+        entry[1] += nthreads.get(worker, 1)
+    return max(1, min(cores // max(1, threads) for cores, threads in hosts.values()))
 
 
 def _teacher_job(preset: ExperimentPreset, kind: str, dataset: str, seed: int,
