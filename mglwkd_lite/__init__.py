@@ -21,3 +21,5 @@ downwards only: a module uses the ones above it in this list, never those below.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]

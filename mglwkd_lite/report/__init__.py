@@ -13,3 +13,5 @@ never import from here; notebooks do.
 - :mod:`mglwkd_lite.report.deploy` -- notebook 07, deployment
 - :mod:`mglwkd_lite.report.checks` -- pass/fail lines for trained scores
 """
+
+__all__: list[str] = []  # the chapter modules are imported by name: from mglwkd_lite.report import data
