@@ -14,10 +14,14 @@ downwards only: a module uses the ones above it in this list, never those below.
 - :mod:`mglwkd_lite.distill` -- distillation methods as configurations, the teacher bank, the objective
 - :mod:`mglwkd_lite.pipeline` -- the cached, preset-driven wiring: train or load, distil or load
 - :mod:`mglwkd_lite.experiments` -- the experiment runner (one record per run, robustness)
+- :mod:`mglwkd_lite.stats` -- paired comparisons, corrected confidence intervals, the verdict rule
 - :mod:`mglwkd_lite.claims` -- the paper's claims judged on the run records
 - :mod:`mglwkd_lite.deploy` -- export, quantisation and labelling of whole recordings
 - :mod:`mglwkd_lite.report` -- the book's tables and figures, one module per chapter
 - :mod:`mglwkd_lite.cli` -- the command line (``python -m mglwkd_lite``)
+
+Beside them: :mod:`mglwkd_lite.repro` (seeding, versions), :mod:`mglwkd_lite.timing` (one timer, on
+``timeit``), :mod:`mglwkd_lite.robustness` (perturbed test windows) and ``_io`` (atomic files, hashes).
 """
 
 __version__ = "0.1.0"
