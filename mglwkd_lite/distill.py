@@ -14,11 +14,13 @@ Losses (the functions in :mod:`mglwkd_lite.losses`, registered by name in :data:
 signature ``loss(out: Outputs, cfg) -> Tensor``):
 
 =============  ==================================================================================
-``ce``         cross-entropy with the labels
-``kd_signal``  Hinton KD from teacher 1 (signal): ``T^2 KL(softmax(t / T) || softmax(s / T))``
+``ce``         cross-entropy with the labels (on ``logits / std`` with logit standardisation)
+``kd_signal``  Hinton KD from teacher 1 (signal): ``T^2 KL(softmax(t / T) || softmax(s / T))``, or with
+               logit standardisation ``T^2 KL(softmax(2 t / std_t) || softmax(2 s / std_s))``
 ``kd_pi``      the same from teacher 2 (persistence images)
 ``kd_two``     ``alpha KD_signal + (1 - alpha) KD_pi``; alpha fixed or dynamic (:func:`dynamic_alpha`)
-``align``      ``MSE(KTS^T, KIS_signal) + MSE(KTS^T, KIS_pi)`` (see :mod:`mglwkd_lite.workspace`)
+``align``      ``MSE(KTS^T, KIS_signal) + MSE(KTS^T, KIS_pi)``, the KIS detached (targets; see
+               :mod:`mglwkd_lite.workspace`)
 ``sp``         similarity-preserving loss (Tung & Mori 2019), averaged over both teachers
 ``at``         attention transfer (Zagoruyko & Komodakis 2017) from the signal teacher
 =============  ==================================================================================
@@ -29,11 +31,19 @@ Choices the public record leaves open (documented in the book, ablated in notebo
   batch-mean squared distance between the student's KTS (transposed to ``(N, K, L)``) and teacher
   ``t``'s KIS, detached. So the student is pulled harder toward the teacher whose knowledge it
   currently reads least like. It is clipped to ``[ALPHA_FLOOR, ALPHA_CAP] = [0.2, 0.8]`` so neither
-  teacher is ever switched off.
-- **Weights.** Logit terms: ``0.3 CE + 0.7 KD`` (KD scaled by ``T^2``, ``T = 4``). Alignment weight 10
-  (the squared differences of two distributions over 5 slots are of order 1e-2, so weight 1 would
-  leave the term negligible next to CE). SP weight 3000 (Tung & Mori's gamma), AT weight 500
-  (Zagoruyko & Komodakis' ``beta / 2`` with ``beta = 1000``).
+  teacher is ever switched off. ``alpha_swapped=True`` reverses the direction (``d_2 / (d_1 + d_2)``);
+  ``alpha="mean"`` with ``alpha_from="mglwkd"`` is a fixed weight equal to the mean alpha an mGLW-KD
+  run of the same data set and seed used, filled in by :func:`with_mean_alpha` before training.
+- **Alignment.** The KIS are targets (detached): the alignment trains the student's KTS (and what
+  feeds it) but cannot flatten the teachers' maps to uniform, which would satisfy it trivially.
+- **Weights.** The group's released code (``TDA_KD/train_ad.py``): ``0.01 CE + 0.99 KD`` (lambda =
+  0.99, KD scaled by ``T^2``, ``T = 4``) with logit standardisation (``logit_std=True``) in every
+  KD method and mGLW-KD. The KD term is the KL per window (``batchmean``), where the group's
+  ``nn.KLDivLoss()`` also divides by the number of classes; the project keeps the per-window KL so
+  that the weight does not depend on the class count. Alignment weight 10 (the squared
+  differences of two distributions over 5 slots are of order 1e-2, so weight 1 would leave the term
+  negligible). SP weight 3000 (Tung & Mori's gamma), AT weight 500 (Zagoruyko & Komodakis'
+  ``beta / 2`` with ``beta = 1000``); SP and AT keep ``1.0 CE`` on plain logits.
 - **Residual path.** With ``residual=True`` (mGLW-KD), the workspace transfer is added to the student's
   feature map and the logit terms (CE, KD) are averaged over the plain logits and the logits of the
   enhanced features. The plain student -- the one shipped -- is thus trained to classify on its own,
@@ -48,14 +58,14 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .losses import (
-    ALPHA_CAP, ALPHA_FLOOR, DistillError, align_loss, at_loss, dynamic_alpha, kd_loss, kis_distances, sp_loss,
+    ALPHA_CAP, ALPHA_FLOOR, DistillError, align_loss, at_loss, ce_loss, dynamic_alpha, kd_loss, kis_distances,
+    sp_loss,
 )
 from .train import predict
-from .workspace import GlobalWorkspace, WorkspaceConfig
+from .workspace import GlobalWorkspace, WorkspaceConfig, entropy_ratio
 
 __all__ = [
     "DistillError",
@@ -69,6 +79,9 @@ __all__ = [
     "combine",
     "make_objective",
     "method",
+    "with_mean_alpha",
+    "epoch_spread",
+    "KD_LAMBDA",
     "build_workspace",
     "LossFn",
     "ALPHA_FLOOR",
@@ -91,10 +104,18 @@ class DistillConfig:
         ``((loss_name, weight), ...)``; names from :data:`LOSSES`; zero weights are skipped.
     temperature : float
         KD temperature ``T`` (4).
-    alpha : "dynamic" or float
-        ``"dynamic"`` for mGLW-KD's coefficient, or teacher 1's (signal) fixed KD weight in [0, 1].
+    alpha : "dynamic", "mean" or float
+        ``"dynamic"`` for mGLW-KD's coefficient, teacher 1's (signal) fixed KD weight in [0, 1], or
+        ``"mean"``: a fixed weight still to be filled in from the method ``alpha_from``
+        (:func:`with_mean_alpha`; a config with ``"mean"`` cannot train).
     alpha_floor, alpha_cap : float
         Bounds of the dynamic coefficient.
+    alpha_swapped : bool
+        Reverse the dynamic coefficient's direction (``d_2 / (d_1 + d_2)``).
+    alpha_from : str
+        With ``alpha="mean"`` (and kept after filling in): the method whose mean alpha is used.
+    logit_std : bool
+        Logit standardisation in CE and KD (the group's code; see :func:`mglwkd_lite.losses.kd_loss`).
     workspace : mglwkd_lite.workspace.WorkspaceConfig or None
         The workspace's settings when the method uses one.
     residual : bool
@@ -117,6 +138,9 @@ class DistillConfig:
     workspace: WorkspaceConfig | None = None
     residual: bool = False
     anneal: bool = False
+    alpha_swapped: bool = False
+    alpha_from: str = ""
+    logit_std: bool = False
 
     def __post_init__(self) -> None:
         names = [n for n, _ in self.weights]
@@ -129,8 +153,15 @@ class DistillConfig:
             raise DistillError(f"DistillConfig {self.name!r}: weights must be >= 0, got {self.weights}")
         if self.temperature <= 0:
             raise DistillError(f"DistillConfig {self.name!r}: temperature must be > 0, got {self.temperature}")
-        if self.alpha != "dynamic" and not (isinstance(self.alpha, (int, float)) and 0.0 <= self.alpha <= 1.0):
-            raise DistillError(f"DistillConfig {self.name!r}: alpha must be 'dynamic' or in [0, 1], got {self.alpha!r}")
+        if self.alpha not in ("dynamic", "mean") and not (
+                isinstance(self.alpha, (int, float)) and 0.0 <= self.alpha <= 1.0):
+            raise DistillError(
+                f"DistillConfig {self.name!r}: alpha must be 'dynamic', 'mean' or in [0, 1], got {self.alpha!r}"
+            )
+        if self.alpha == "mean" and not self.alpha_from:
+            raise DistillError(f"DistillConfig {self.name!r}: alpha='mean' needs alpha_from (the method it is read from)")
+        if self.alpha_swapped and self.alpha != "dynamic":
+            raise DistillError(f"DistillConfig {self.name!r}: alpha_swapped needs alpha='dynamic'")
         if not 0.0 <= self.alpha_floor <= self.alpha_cap <= 1.0:
             raise DistillError(
                 f"DistillConfig {self.name!r}: need 0 <= alpha_floor <= alpha_cap <= 1, "
@@ -222,19 +253,23 @@ def _mean_over_logits(out: Outputs, fn: Callable[[torch.Tensor], torch.Tensor]) 
 
 @register_loss("ce")
 def _ce(out: Outputs, cfg: DistillConfig) -> torch.Tensor:
-    return _mean_over_logits(out, lambda s: F.cross_entropy(s, out.y))
+    return _mean_over_logits(out, lambda s: ce_loss(s, out.y, cfg.logit_std))
+
+
+def _kd(s: torch.Tensor, t: torch.Tensor, cfg: DistillConfig) -> torch.Tensor:
+    return kd_loss(s, t, cfg.temperature, cfg.logit_std)
 
 
 @register_loss("kd_signal")
 def _kd_signal(out: Outputs, cfg: DistillConfig) -> torch.Tensor:
     _need(out, "teacher_logits", 1)
-    return _mean_over_logits(out, lambda s: kd_loss(s, out.teacher_logits[0], cfg.temperature))
+    return _mean_over_logits(out, lambda s: _kd(s, out.teacher_logits[0], cfg))
 
 
 @register_loss("kd_pi")
 def _kd_pi(out: Outputs, cfg: DistillConfig) -> torch.Tensor:
     _need(out, "teacher_logits", 2)
-    return _mean_over_logits(out, lambda s: kd_loss(s, out.teacher_logits[1], cfg.temperature))
+    return _mean_over_logits(out, lambda s: _kd(s, out.teacher_logits[1], cfg))
 
 
 @register_loss("kd_two")
@@ -242,8 +277,7 @@ def _kd_two(out: Outputs, cfg: DistillConfig) -> torch.Tensor:
     _need(out, "teacher_logits", 2)
     a = out.alpha
     return _mean_over_logits(
-        out, lambda s: a * kd_loss(s, out.teacher_logits[0], cfg.temperature)
-        + (1 - a) * kd_loss(s, out.teacher_logits[1], cfg.temperature)
+        out, lambda s: a * _kd(s, out.teacher_logits[0], cfg) + (1 - a) * _kd(s, out.teacher_logits[1], cfg)
     )
 
 
@@ -279,7 +313,9 @@ def combine(out: Outputs, cfg: DistillConfig) -> tuple[torch.Tensor, dict[str, f
     loss : torch.Tensor
         The scalar ``sum_i w_i L_i``.
     logs : dict of str to float
-        Each term's unweighted value (``loss_<name>``) and ``alpha``.
+        Each term's unweighted value (``loss_<name>``), and with ``kd_two`` ``alpha`` and ``alpha_sq``
+        (its square, so that the epoch's spread over batches follows from the epoch means:
+        :func:`epoch_spread`).
     """
     total = torch.zeros((), device=out.y.device)
     logs: dict[str, float] = {}
@@ -289,33 +325,72 @@ def combine(out: Outputs, cfg: DistillConfig) -> tuple[torch.Tensor, dict[str, f
         logs[f"loss_{name}"] = float(value.detach())
     if any(n == "kd_two" for n in cfg.active):
         logs["alpha"] = float(out.alpha)
+        logs["alpha_sq"] = float(out.alpha) ** 2
     return total, logs
+
+
+def epoch_spread(history: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
+    """History rows with ``<name>_std`` for every ``<name>_sq`` (the spread over an epoch's batches).
+
+    The training loop averages each logged value over the epoch's windows; the mean of a value's
+    square and the mean of the value give its standard deviation over the batches (weighted by
+    batch size): ``sqrt(E[a^2] - E[a]^2)``.
+
+    Parameters
+    ----------
+    history : sequence of mapping
+        Per-epoch rows of :func:`mglwkd_lite.train.fit`.
+
+    Returns
+    -------
+    list of dict
+        The rows with the ``_sq`` columns replaced by ``_std`` columns.
+    """
+    rows = []
+    for row in history:
+        new = {}
+        for key, value in row.items():
+            if key.endswith("_sq") and key[:-3] in row:
+                mean = float(row[key[:-3]])
+                new[f"{key[:-3]}_std"] = max(float(value) - mean * mean, 0.0) ** 0.5
+            else:
+                new[key] = value
+        rows.append(new)
+    return rows
 
 
 # ----------------------------------------------------------------------------- methods
 
-_LOGIT = (("ce", 0.3),)
+KD_LAMBDA = 0.99
+"""Weight of the KD terms (CE gets ``1 - KD_LAMBDA``): the group's ``lambda_`` (``TDA_KD/train_ad.py``)."""
+_LOGIT = (("ce", round(1.0 - KD_LAMBDA, 6)),)
+_KD = dict(logit_std=True)  # the group's logit standardisation in every KD method
 _MGLWKD = DistillConfig(
-    "mglwkd", _LOGIT + (("kd_two", 0.7), ("align", 10.0)), alpha="dynamic",
-    workspace=WorkspaceConfig(), residual=True,
+    "mglwkd", _LOGIT + (("kd_two", KD_LAMBDA), ("align", 10.0)), alpha="dynamic",
+    workspace=WorkspaceConfig(), residual=True, **_KD,
 )
 
 METHODS: dict[str, DistillConfig] = {
     c.name: c
     for c in (
         DistillConfig("scratch", (("ce", 1.0),)),
-        DistillConfig("kd_signal", _LOGIT + (("kd_signal", 0.7),)),
-        DistillConfig("kd_pi", _LOGIT + (("kd_pi", 0.7),)),
+        DistillConfig("kd_signal", _LOGIT + (("kd_signal", KD_LAMBDA),), **_KD),
+        DistillConfig("kd_pi", _LOGIT + (("kd_pi", KD_LAMBDA),), **_KD),
         # the group's earlier topological KD: 0.7 PI / 0.3 signal
-        DistillConfig("kd_two_fixed", _LOGIT + (("kd_two", 0.7),), alpha=0.3),
-        DistillConfig("kd_two_avg", _LOGIT + (("kd_two", 0.7),), alpha=0.5),
+        DistillConfig("kd_two_fixed", _LOGIT + (("kd_two", KD_LAMBDA),), alpha=0.3, **_KD),
+        DistillConfig("kd_two_avg", _LOGIT + (("kd_two", KD_LAMBDA),), alpha=0.5, **_KD),
+        # the missing control: two-teacher KD at the mean alpha mGLW-KD used (filled in per run)
+        DistillConfig("kd_two_mean_alpha", _LOGIT + (("kd_two", KD_LAMBDA),), alpha="mean", alpha_from="mglwkd",
+                      **_KD),
         DistillConfig("sp", (("ce", 1.0), ("sp", 3000.0))),
         DistillConfig("at", (("ce", 1.0), ("at", 500.0))),
         _MGLWKD,
         replace(_MGLWKD, name="mglwkd_anneal", anneal=True),
         replace(_MGLWKD, name="mglwkd_one_iter", workspace=WorkspaceConfig(num_iters=1, working_memory=False)),
         replace(_MGLWKD, name="mglwkd_fixed_alpha", alpha=0.5),
-        replace(_MGLWKD, name="mglwkd_no_align", weights=_LOGIT + (("kd_two", 0.7),)),
+        replace(_MGLWKD, name="mglwkd_no_align", weights=_LOGIT + (("kd_two", KD_LAMBDA),)),
+        replace(_MGLWKD, name="mglwkd_alpha_swapped", alpha_swapped=True),
+        replace(_MGLWKD, name="mglwkd_no_residual", residual=False),
     )
 }
 """Every row of the results table (the paper's baselines, mGLW-KD and its ablations) as a configuration."""
@@ -332,6 +407,36 @@ def method(name: str, **changes) -> DistillConfig:
     if name not in METHODS:
         raise DistillError(f"unknown method {name!r}; known: {sorted(METHODS)}")
     return replace(METHODS[name], **changes) if changes else METHODS[name]
+
+
+def with_mean_alpha(config: DistillConfig, alpha: float) -> DistillConfig:
+    """``config`` with its ``alpha="mean"`` placeholder filled in (e.g. ``kd_two_mean_alpha``).
+
+    Parameters
+    ----------
+    config : DistillConfig
+        A config with ``alpha="mean"`` (a config already filled in is refilled).
+    alpha : float
+        The mean alpha of the ``config.alpha_from`` run of the same data set and seed (e.g. the mean
+        of its history's per-epoch ``alpha``), in [0, 1]; rounded to 6 decimals so that the cache and
+        run keys do not depend on float noise.
+
+    Returns
+    -------
+    DistillConfig
+        With ``alpha`` the fixed value (part of every key hashing the config).
+
+    Raises
+    ------
+    DistillError
+        When ``config`` takes no mean alpha, or ``alpha`` is not in [0, 1].
+    """
+    if not config.alpha_from:
+        raise DistillError(f"method {config.name!r} takes no mean alpha (alpha_from is empty)")
+    value = round(float(alpha), 6)
+    if not 0.0 <= value <= 1.0:
+        raise DistillError(f"the mean alpha must be in [0, 1], got {alpha!r}")
+    return replace(config, alpha=value)
 
 
 # ----------------------------------------------------------------------------- teachers' outputs
@@ -466,6 +571,11 @@ def make_objective(cfg: DistillConfig, bank: TeacherBank | None = None,
     """
     if cfg.uses_teachers and bank is None:
         raise DistillError(f"method {cfg.name!r} needs a TeacherBank")
+    if cfg.alpha == "mean":
+        raise DistillError(
+            f"method {cfg.name!r}: alpha='mean' must be filled in from the {cfg.alpha_from!r} run first "
+            "(with_mean_alpha, or mglwkd_lite.pipeline.resolve_method)"
+        )
     if (cfg.workspace is None) != (workspace is None):
         raise DistillError(
             f"method {cfg.name!r} {'needs' if cfg.workspace is not None else 'takes no'} workspace"
@@ -484,12 +594,16 @@ def make_objective(cfg: DistillConfig, bank: TeacherBank | None = None,
                 enhanced = model.fc(torch.flatten(model.pool(ws.enhanced_features), 1))
                 out.student_logits = (logits, enhanced)
             if cfg.alpha == "dynamic":
-                out.alpha = dynamic_alpha(ws.kts, ws.kis, cfg.alpha_floor, cfg.alpha_cap)
+                out.alpha = dynamic_alpha(ws.kts, ws.kis, cfg.alpha_floor, cfg.alpha_cap, swapped=cfg.alpha_swapped)
             with torch.no_grad():
                 d = kis_distances(ws.kts, ws.kis)
+                # 1 = uniform over the slots: how far the maps are from the flat, inert solution
+                entropies = {f"kis_entropy_{i + 1}": float(entropy_ratio(k, dim=1)) for i, k in enumerate(ws.kis)}
+                entropies["kts_entropy"] = float(entropy_ratio(ws.kts, dim=2))
         loss, logs = combine(out, cfg)
         if workspace is not None:
             logs.update({f"kis_dist_{i + 1}": float(v) for i, v in enumerate(d)})
+            logs.update(entropies)
         return loss, logs
 
     return objective

@@ -18,6 +18,9 @@ __all__ = [
     "DistillError",
     "ALPHA_FLOOR",
     "ALPHA_CAP",
+    "STD_TEMPERATURE",
+    "standardise_logits",
+    "ce_loss",
     "kd_loss",
     "sp_loss",
     "at_loss",
@@ -30,13 +33,53 @@ ALPHA_FLOOR = 0.2
 """Lowest value of the dynamic coefficient (neither teacher is ever switched off)."""
 ALPHA_CAP = 0.8
 """Highest value of the dynamic coefficient."""
+STD_TEMPERATURE = 0.5
+"""Temperature applied to standardised logits in KD (the group's ``2 * logits / std``)."""
 
 
 class DistillError(ValueError):
     """Invalid distillation setting or inputs (unknown loss or method, missing teacher outputs)."""
 
 
-def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0) -> torch.Tensor:
+def standardise_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Each logit vector divided by its own standard deviation (per sample, unbiased as ``torch.std``).
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        ``(N, classes)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``logits / std(logits, dim=1)``, the logit standardisation of the group's released code
+        (``TDA_KD/train_ad.py``); the mean is not removed (softmax ignores it).
+    """
+    return logits / logits.std(dim=1, keepdim=True).clamp_min(1e-6)
+
+
+def ce_loss(logits: torch.Tensor, y: torch.Tensor, standardise: bool = False) -> torch.Tensor:
+    """Cross-entropy with the labels, on the standardised logits when ``standardise``.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        ``(N, classes)``.
+    y : torch.Tensor
+        ``(N,)`` labels.
+    standardise : bool
+        Use ``logits / std`` (:func:`standardise_logits`), as the group's code does.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    return F.cross_entropy(standardise_logits(logits) if standardise else logits, y)
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0,
+            standardise: bool = False) -> torch.Tensor:
     """Hinton KD: ``T^2 KL(softmax(t / T) || softmax(s / T))``, mean over the batch.
 
     Parameters
@@ -45,6 +88,10 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
         ``(N, classes)``.
     temperature : float
         ``T``; the ``T^2`` factor keeps gradient sizes comparable across temperatures.
+    standardise : bool
+        The group's logit standardisation: each logit vector is divided by its own std and the
+        softmax taken at :data:`STD_TEMPERATURE` (``2 * logits / std``), while the factor stays
+        ``T^2`` (16 at ``T = 4``), as in ``TDA_KD/train_ad.py``.
 
     Returns
     -------
@@ -54,8 +101,13 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     if student_logits.shape != teacher_logits.shape:
         raise DistillError(f"KD needs logits of one shape, got {tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
     t = float(temperature)
-    log_p_s = F.log_softmax(student_logits / t, dim=1)
-    log_p_t = F.log_softmax(teacher_logits / t, dim=1)
+    if standardise:
+        s = standardise_logits(student_logits) / STD_TEMPERATURE
+        q = standardise_logits(teacher_logits) / STD_TEMPERATURE
+    else:
+        s, q = student_logits / t, teacher_logits / t
+    log_p_s = F.log_softmax(s, dim=1)
+    log_p_t = F.log_softmax(q, dim=1)
     return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * t * t
 
 
@@ -134,12 +186,26 @@ def kis_distances(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tenso
 
 
 def align_loss(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Alignment ``sum_t MSE(KTS^T, KIS_t)``: KTS ``(N, L, K)``, each KIS ``(N, K, L)``; a scalar tensor."""
-    return kis_distances(kts, kis).sum()
+    """Alignment ``sum_t MSE(KTS^T, KIS_t)`` with the KIS as targets (detached).
+
+    Parameters
+    ----------
+    kts : torch.Tensor
+        ``(N, L, K)``; the only side the loss trains.
+    kis : sequence of torch.Tensor
+        ``(N, K, L)`` each; detached, so the alignment cannot move the teachers' maps (left free,
+        the workspace satisfies it by flattening every map to uniform).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    return kis_distances(kts, [k.detach() for k in kis]).sum()
 
 
 def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float = ALPHA_FLOOR,
-                  cap: float = ALPHA_CAP, eps: float = 1e-12) -> torch.Tensor:
+                  cap: float = ALPHA_CAP, eps: float = 1e-12, swapped: bool = False) -> torch.Tensor:
     """mGLW-KD's coefficient ``alpha = d_1 / (d_1 + d_2)``, detached and clipped to ``[floor, cap]``.
 
     ``d_t`` is :func:`kis_distances` for teacher ``t``; alpha weights teacher 1's KD term and
@@ -155,6 +221,8 @@ def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float =
         The clipping range.
     eps : float
         Keeps equal zero distances at 0.5.
+    swapped : bool
+        Reverse the direction: ``alpha = d_2 / (d_1 + d_2)`` (the ablation of the direction).
 
     Returns
     -------
@@ -164,5 +232,5 @@ def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float =
     if len(kis) != 2:
         raise DistillError(f"the dynamic coefficient needs two teachers' KIS, got {len(kis)}")
     d = kis_distances(kts.detach(), [k.detach() for k in kis])
-    alpha = (d[0] + eps) / (d.sum() + 2 * eps)
+    alpha = (d[1 if swapped else 0] + eps) / (d.sum() + 2 * eps)
     return alpha.clamp(float(floor), float(cap))

@@ -64,6 +64,7 @@ __all__ = [
     "WorkspaceOutput",
     "ResidualStudent",
     "kts_as_kis",
+    "entropy_ratio",
     "common_shape",
     "token_shape",
 ]
@@ -364,6 +365,29 @@ class CrossAttention(nn.Module):
 def kts_as_kis(kts: torch.Tensor) -> torch.Tensor:
     """KTS ``(N, L, K)`` in the layout of a KIS ``(N, K, L)`` (a transpose), for comparison."""
     return kts.transpose(1, 2)
+
+
+def entropy_ratio(attention: torch.Tensor, dim: int) -> torch.Tensor:
+    """Mean entropy of attention distributions relative to uniform (1 = uniform, 0 = one-hot).
+
+    Parameters
+    ----------
+    attention : torch.Tensor
+        Distributions summing to one along ``dim``: a KIS ``(N, K, L)`` with ``dim=1`` (each token
+        over the slots) or a KTS ``(N, L, K)`` with ``dim=2``.
+    dim : int
+        The axis of the distribution; its size ``K`` gives the uniform entropy ``log K``.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar: ``mean(-sum p log p) / log K`` (1 when ``K = 1``).
+    """
+    k = attention.shape[dim]
+    if k < 2:
+        return torch.ones((), device=attention.device)
+    p = attention.clamp_min(1e-12)
+    return (-(attention * p.log()).sum(dim=dim)).mean() / math.log(k)
 
 
 @dataclass

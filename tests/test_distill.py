@@ -42,6 +42,67 @@ def test_kd_stored_values():
     assert float(L.kd_loss(s, t, 1.0)) == pytest.approx(0.696778320719597, rel=1e-6)
 
 
+def test_logit_standardisation_as_the_groups_code():
+    s, t = torch.randn(5, 6) * 3, torch.randn(5, 6) * 2 + 1
+    std_s, std_t = s.std(1, keepdim=True), t.std(1, keepdim=True)
+    # TDA_KD/train_ad.py: KL(softmax(2 t / std_t) || softmax(2 s / std_s)) * T^2, CE on s / std_s
+    ref = torch.nn.functional.kl_div(torch.log_softmax(2 * s / std_s, 1), torch.softmax(2 * t / std_t, 1),
+                                     reduction="batchmean") * 16
+    assert float(L.kd_loss(s, t, 4.0, standardise=True)) == pytest.approx(float(ref), rel=1e-5)
+    # invariant to each sample's logit scale
+    assert float(L.kd_loss(s * 7, t * 0.1, 4.0, standardise=True)) == pytest.approx(float(ref), rel=1e-4)
+    y = torch.arange(5) % 6
+    ce = torch.nn.functional.cross_entropy(s / std_s, y)
+    assert float(L.ce_loss(s, y, standardise=True)) == pytest.approx(float(ce), rel=1e-6)
+    assert float(L.ce_loss(s, y)) == pytest.approx(float(torch.nn.functional.cross_entropy(s, y)), rel=1e-6)
+
+
+def test_align_loss_sends_no_gradient_into_kis():
+    kts = torch.softmax(torch.randn(4, 8, 5), -1).requires_grad_(True)
+    kis = [_dist(4, 5, 8).requires_grad_(True) for _ in range(2)]
+    loss = L.align_loss(kts, kis)
+    loss.backward()
+    assert kts.grad.abs().sum() > 0
+    assert all(k.grad is None for k in kis)
+    assert not L.align_loss(kts.detach(), kis).requires_grad
+
+
+def test_align_loss_reaches_slot_attention_only_through_kts():
+    from mglwkd_lite.workspace import GlobalWorkspace
+
+    ws = GlobalWorkspace([(16, 8), (8, 4, 4)], (8, 8))
+    out = ws([torch.randn(3, 16, 8), torch.randn(3, 8, 4, 4)], torch.randn(3, 8, 8))
+    binding = [p for p in ws.binding.parameters() if p.requires_grad]
+    # With the KTS held fixed, the alignment has no path into the slot attention at all.
+    assert not L.align_loss(out.kts.detach(), out.kis).requires_grad
+    # And its gradient equals that with the KIS explicitly detached (the KIS path carries nothing).
+    g = torch.autograd.grad(L.align_loss(out.kts, out.kis), binding, retain_graph=True, allow_unused=True)
+    h = torch.autograd.grad(L.align_loss(out.kts, [k.detach() for k in out.kis]), binding, allow_unused=True)
+    for a, b in zip(g, h):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b)
+
+
+def test_dynamic_alpha_swapped_reverses_the_direction():
+    kts = torch.softmax(torch.randn(4, 8, 5), -1)
+    kis = [_dist(4, 5, 8), _dist(4, 5, 8)]
+    a = L.dynamic_alpha(kts, kis, floor=0.0, cap=1.0)
+    b = L.dynamic_alpha(kts, kis, floor=0.0, cap=1.0, swapped=True)
+    assert float(a + b) == pytest.approx(1.0, rel=1e-6) and float(a) != pytest.approx(0.5)
+
+
+def test_entropy_ratio_and_epoch_spread():
+    from mglwkd_lite.workspace import entropy_ratio
+
+    assert float(entropy_ratio(torch.full((2, 5, 3), 0.2), dim=1)) == pytest.approx(1.0)
+    one_hot = torch.zeros(2, 4, 5)
+    one_hot[..., 0] = 1
+    assert float(entropy_ratio(one_hot, dim=2)) == pytest.approx(0.0, abs=1e-6)
+    rows = D.epoch_spread([{"epoch": 1, "alpha": 0.5, "alpha_sq": 0.26, "loss": 1.0}])
+    assert rows == [{"epoch": 1, "alpha": 0.5, "alpha_std": pytest.approx(0.1), "loss": 1.0}]
+
+
 def test_losses_zero_on_identical_inputs_positive_otherwise():
     logits, other = torch.randn(6, 5), torch.randn(6, 5)
     assert float(L.kd_loss(logits, logits)) == pytest.approx(0.0, abs=1e-6)
@@ -89,9 +150,21 @@ def test_dynamic_alpha_bounds_and_formula():
 
 
 def test_every_results_table_row_is_a_method():
-    rows = {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "sp", "at", "mglwkd",
-            "mglwkd_anneal", "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align"}
+    rows = {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha", "sp", "at",
+            "mglwkd", "mglwkd_anneal", "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align",
+            "mglwkd_alpha_swapped", "mglwkd_no_residual"}
     assert rows == set(D.METHODS)
+    for name in ("kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha", "mglwkd"):
+        cfg = D.method(name)  # the group's recipe: lambda = 0.99, logit standardisation
+        assert cfg.logit_std and cfg.weight("ce") == pytest.approx(0.01)
+        assert sum(cfg.weight(n) for n in ("kd_signal", "kd_pi", "kd_two")) == pytest.approx(0.99)
+    assert D.method("mglwkd_alpha_swapped").alpha_swapped and not D.method("mglwkd").alpha_swapped
+    assert not D.method("mglwkd_no_residual").residual and D.method("mglwkd").residual
+    filled = D.with_mean_alpha(D.method("kd_two_mean_alpha"), 0.61234567)
+    assert filled.alpha == 0.612346 and filled.alpha_from == "mglwkd"
+    assert filled != D.method("kd_two_mean_alpha")
+    with pytest.raises(D.DistillError, match="takes no mean alpha"):
+        D.with_mean_alpha(D.method("kd_two_avg"), 0.5)
     assert D.method("kd_two_fixed").alpha == pytest.approx(0.3)  # 0.3 signal / 0.7 PI
     assert D.method("mglwkd").alpha == "dynamic" and D.method("mglwkd").weight("align") > 0
     assert D.method("mglwkd_no_align").weight("align") == 0
@@ -108,6 +181,10 @@ def test_invalid_configs():
         D.DistillConfig("x", (("align", 1.0),))
     with pytest.raises(D.DistillError, match="alpha"):
         D.DistillConfig("x", (("kd_two", 1.0),), alpha=1.5)
+    with pytest.raises(D.DistillError, match="alpha_from"):
+        D.DistillConfig("x", (("kd_two", 1.0),), alpha="mean")
+    with pytest.raises(D.DistillError, match="alpha_swapped"):
+        D.DistillConfig("x", (("kd_two", 1.0),), alpha=0.5, alpha_swapped=True)
     with pytest.raises(D.DistillError, match="unknown method"):
         D.method("nope")
     with pytest.raises(D.DistillError, match="already registered"):
@@ -142,6 +219,8 @@ def test_teacher_bank_lookup():
 def test_every_method_runs_and_gradients_reach_student_and_workspace_only(name):
     x, y, teachers, bank = _setup()
     cfg = D.method(name)
+    if cfg.alpha == "mean":
+        cfg = D.with_mean_alpha(cfg, 0.4)
     student = wrn1d(10, 1, 3, 4)
     ws = D.build_workspace(cfg, bank, (64, 8))
     objective = D.make_objective(cfg, bank, ws)
@@ -154,6 +233,10 @@ def test_every_method_runs_and_gradients_reach_student_and_workspace_only(name):
         assert ws.binding.slots.grad.abs().sum() > 0
         assert ws.transfer.to_q.weight.grad.abs().sum() > 0
         assert D.ALPHA_FLOOR <= logs["alpha"] <= D.ALPHA_CAP
+        assert {"kis_entropy_1", "kis_entropy_2", "kts_entropy", "kis_dist_1", "kis_dist_2"} <= set(logs)
+        assert all(0.0 <= logs[k] <= 1.0 + 1e-6 for k in ("kis_entropy_1", "kis_entropy_2", "kts_entropy"))
+    if "kd_two" in cfg.active:
+        assert logs["alpha_sq"] == pytest.approx(logs["alpha"] ** 2)
     assert all(p.grad is None for t in teachers for p in t.parameters())
 
 
@@ -163,6 +246,8 @@ def test_objective_errors():
     _, _, _, bank = _setup()
     with pytest.raises(D.DistillError, match="needs workspace"):
         D.make_objective(D.method("mglwkd"), bank)
+    with pytest.raises(D.DistillError, match="filled in"):
+        D.make_objective(D.method("kd_two_mean_alpha"), bank)
 
 
 # ----------------------------------------------------------------------------- the shipped student

@@ -33,7 +33,8 @@ def methods_table(methods: Mapping[str, DistillConfig] | None = None) -> pd.Data
     Returns
     -------
     pandas.DataFrame
-        Indexed by method: loss, alpha (signal KD weight), workspace, residual, anneal.
+        Indexed by method: loss, alpha (signal KD weight), logit std (the group's logit
+        standardisation), workspace, residual, anneal.
     """
     rows = []
     for name, cfg in (methods or METHODS).items():
@@ -41,14 +42,25 @@ def methods_table(methods: Mapping[str, DistillConfig] | None = None) -> pd.Data
         rows.append({
             "method": name,
             "loss": " + ".join(f"{w:g} {n}" for n, w in cfg.weights if w > 0),
-            "alpha (signal KD weight)": (f"dynamic [{cfg.alpha_floor:g}, {cfg.alpha_cap:g}]" if cfg.alpha == "dynamic"
-                                         else (f"{cfg.alpha:g}" if "kd_two" in cfg.active else "-")),
+            "alpha (signal KD weight)": _alpha_text(cfg),
+            "logit std": "yes" if cfg.logit_std else "-",
             "workspace": "-" if ws is None else (f"{ws.num_slots} slots, {ws.num_iters} iter, "
                                                  f"{'GRU' if ws.working_memory else 'no'} memory"),
             "residual": "yes" if cfg.residual else "-",
             "anneal": "yes" if cfg.anneal else "-",
         })
     return pd.DataFrame(rows).set_index("method")
+
+
+def _alpha_text(cfg: DistillConfig) -> str:
+    if cfg.alpha == "dynamic":
+        direction = "d_pi / (d_signal + d_pi), swapped" if cfg.alpha_swapped else "dynamic"
+        return f"{direction} [{cfg.alpha_floor:g}, {cfg.alpha_cap:g}]"
+    if "kd_two" not in cfg.active:
+        return "-"
+    if cfg.alpha == "mean":
+        return f"mean alpha of {cfg.alpha_from} (same data set, seed)"
+    return f"{cfg.alpha:g}"
 
 
 def distilled_table(results: Mapping[str, Distilled], split: str = "test") -> pd.DataFrame:
