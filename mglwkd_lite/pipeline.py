@@ -35,7 +35,10 @@ from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
 from .checkpoint import Trained, cached_outputs, fit_or_load, load_checkpoint
 from .data import prepare
-from .distill import METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, make_objective, method
+from .distill import (
+    METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, epoch_spread, make_objective, method,
+    with_mean_alpha,
+)
 from .models import ModelSpec, build_model
 from .presets import MODEL_PRESETS, PRESETS, RECIPES
 from .topology import PIConfig, cached_persistence_images
@@ -54,6 +57,8 @@ __all__ = [
     "load_teacher_bank",
     "feature_shapes",
     "distill_or_load",
+    "resolve_method",
+    "mean_alpha",
     "load_student",
     "workspace_maps",
     "default_cache_dir",
@@ -453,6 +458,47 @@ def feature_shapes(dataset: str = "hapt", preset: str | ModelsPreset = "quick") 
     return shapes
 
 
+def mean_alpha(result: Distilled) -> float:
+    """The mean of a distilled run's per-epoch ``alpha`` (its mean over the training batches).
+
+    Raises
+    ------
+    DistillError
+        When the run logged no alpha (a method without the two-teacher KD term).
+    """
+    values = [float(row["alpha"]) for row in result.history if "alpha" in row]
+    if not values:
+        raise DistillError(f"method {result.method.name!r} logged no alpha")
+    return float(np.mean(values))
+
+
+def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
+                   seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
+                   progress: bool = True) -> DistillConfig:
+    """A method's config ready to train: ``alpha="mean"`` filled in from its ``alpha_from`` run.
+
+    Parameters
+    ----------
+    name_or_cfg : str or mglwkd_lite.distill.DistillConfig
+        A key of :data:`mglwkd_lite.distill.METHODS`, or a config.
+    dataset, preset, seed, threads, cache_dir, progress
+        As in :func:`distill_or_load`; the ``alpha_from`` run (e.g. ``"mglwkd"``) of the same data
+        set, preset, seed and threads is loaded from the cache, or trained first.
+
+    Returns
+    -------
+    mglwkd_lite.distill.DistillConfig
+        The config itself unless its ``alpha`` is ``"mean"``; then
+        ``with_mean_alpha(cfg, mean_alpha(<alpha_from run>))``, whose value is part of every key.
+    """
+    cfg = method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg
+    if cfg.alpha != "mean":
+        return cfg
+    source = distill_or_load(cfg.alpha_from, dataset, preset, seed=seed, threads=threads, cache_dir=cache_dir,
+                             progress=progress)
+    return with_mean_alpha(cfg, mean_alpha(source))
+
+
 def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                     seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
                     progress: bool = True, retrain: bool = False) -> Distilled:
@@ -479,15 +525,19 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     Returns
     -------
     Distilled
+        Its history rows carry ``alpha_std`` (the spread of alpha over the epoch's batches) for
+        the methods with a two-teacher KD term (:func:`mglwkd_lite.distill.epoch_spread`).
 
     Notes
     -----
     The scratch row *is* the scratch student of :func:`train_or_load`. The cache key hashes the
     method, the student's data and architecture, the training recipe, the teachers' keys and, with
-    annealing, the scratch student's key.
+    annealing, the scratch student's key. A method with ``alpha="mean"`` is first resolved by
+    :func:`resolve_method` (training or loading its ``alpha_from`` run).
     """
-    cfg = method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg
     setup = ModelsPreset.preset(preset)
+    cfg = resolve_method(name_or_cfg, dataset, setup, seed=seed, threads=threads, cache_dir=cache_dir,
+                         progress=progress)
     kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress)
     if cfg == METHODS["scratch"]:
         return Distilled(cfg, train_or_load("student", dataset, setup, retrain=retrain, **kwargs))
@@ -508,6 +558,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
         objective=make_objective(cfg, bank, workspace), extra_modules=(workspace,) if workspace else (),
         cache_dir=cache_dir, progress=progress, retrain=retrain,
     )
+    trained.history[:] = epoch_spread(trained.history)
     residual = None
     if workspace is not None:
         both = ResidualStudent(trained.model, workspace).eval()
