@@ -41,7 +41,7 @@ from .distill import (
 )
 from .models import ModelSpec, build_model
 from .presets import MODEL_PRESETS, PRESETS, RECIPES
-from .topology import PIConfig, cached_persistence_images
+from .topology import PIConfig, cached_persistence_images, fit_dataset_scaling
 from .train import ArrayDataset, TrainConfig, TrainError, evaluate
 from .workspace import GlobalWorkspace, ResidualStudent, kts_as_kis
 
@@ -88,6 +88,19 @@ class ModelsPreset:
         ``(depth, width)`` of each WideResNet.
     pi_resolution : int
         Persistence-image size ``R`` for the PI teacher (images are ``3 x R x R``).
+    pi_scaling : {"dataset", "window"}
+        ``"dataset"``: each channel mapped from its range on the training windows (percentiles
+        ``pi_percentiles``) onto ``[0, 1]`` and clipped, image ranges fitted on the training windows'
+        pairs (:func:`mglwkd_lite.topology.fit_dataset_scaling`; the group's code). ``"window"``: each
+        channel of each window stretched to its own span (erases posture; notebook 02 compares them).
+    pi_percentiles : tuple of float
+        Lower and upper percentile of each channel's training values giving its range.
+    pi_min_persistence : float
+        Persistence cut of the images (in scaled units).
+    pi_sigma_px : float, optional
+        The Gaussian's standard deviation in pixels on each axis (``None``: ``PIConfig.sigma``).
+        The images before dataset scaling were ``pi_scaling="window", pi_min_persistence=0.01,
+        pi_sigma_px=None``.
     train_fraction : float
         Seeded, class-stratified share of the training windows used (val and test are always
         whole). The same subset, in the same order, is used by every model of a preset, so cached
@@ -108,6 +121,10 @@ class ModelsPreset:
     student: tuple[int, int] = (16, 1)
     pi_resolution: int = 32
     train_fraction: float = 1.0
+    pi_scaling: str = "dataset"
+    pi_percentiles: tuple[float, float] = (0.1, 99.9)
+    pi_min_persistence: float = 0.002
+    pi_sigma_px: float | None = 1.0
 
     @classmethod
     def from_recipe(cls, name: str, **changes: Any) -> "ModelsPreset":
@@ -200,6 +217,8 @@ class ModelData:
         The network to train.
     key : str
         Hash of the data and the input settings.
+    pi_config : mglwkd_lite.topology.PIConfig, optional
+        PI teacher: the image settings fitted on the training windows, to apply to new windows.
     """
 
     kind: str
@@ -210,6 +229,7 @@ class ModelData:
     classes: tuple[str, ...]
     spec: ModelSpec
     key: str
+    pi_config: PIConfig | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -244,8 +264,14 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
     parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
     key_parts: list[Any] = [prepared.key, setup.train_fraction]
+    pi_cfg: PIConfig | None = None
     if kind == "pi_teacher":
-        pi_cfg = PIConfig(resolution=setup.pi_resolution)
+        pi_cfg = PIConfig(resolution=setup.pi_resolution, min_persistence=setup.pi_min_persistence,
+                          sigma_px=setup.pi_sigma_px)
+        if setup.pi_scaling == "dataset":  # fitted on the whole training split only, applied to every split
+            pi_cfg = fit_dataset_scaling(prepared.train.x, pi_cfg, percentiles=tuple(setup.pi_percentiles))
+        elif setup.pi_scaling != "window":
+            raise TrainError(f"unknown pi_scaling {setup.pi_scaling!r}; expected 'dataset' or 'window'")
         arrays = {k: (cached_persistence_images(w.x, pi_cfg, cache_dir=cache_dir, progress=False), w.y) for k, w in parts.items()}
         key_parts.append(pi_cfg)
     else:
@@ -254,7 +280,7 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     spec = ModelSpec(dim, depth, width, int(train_w.x.shape[1]), len(prepared.classes))
     sets = {k: ArrayDataset(np.asarray(x), np.asarray(y)) for k, (x, y) in arrays.items()}
     return ModelData(kind, dataset, sets["train"], sets["val"], sets["test"], tuple(prepared.classes), spec,
-                     stable_hash(*key_parts))
+                     stable_hash(*key_parts), pi_cfg)
 
 
 # --------------------------------------------------------------------------------------------------

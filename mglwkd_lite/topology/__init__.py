@@ -68,7 +68,7 @@ from . import cache, config, diagrams, images
 from .cache import cached_persistence_images, pi_cache_path
 from .config import PIConfig, TopologyError
 from .diagrams import (
-    elder_pairs, kept_pairs, pair_counts, persistence_diagrams, reference_diagram, scale_windows, window_pairs,
+    elder_pairs, fit_dataset_scaling, kept_pairs, pair_counts, persistence_diagrams, reference_diagram, scale_windows, window_pairs,
 )
 from .images import PersistenceImageTransformer, clipped_mass, persistence_images, pool_images
 

@@ -13,7 +13,7 @@ from .images import persistence_images
 __all__ = ["pi_cache_path", "cached_persistence_images"]
 
 #: Bump when the definition of the images changes, so that old cache files are never reused.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 def pi_cache_path(windows: np.ndarray, cfg: PIConfig = PIConfig(), cache_dir: str | Path | None = None) -> Path:

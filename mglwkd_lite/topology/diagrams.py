@@ -3,6 +3,7 @@ and the ``ripser`` reference path (definitions in :mod:`mglwkd_lite.topology`)."
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from .config import PIConfig, TopologyError
 
 __all__ = [
     "scale_windows",
+    "fit_dataset_scaling",
     "elder_pairs",
     "kept_pairs",
     "window_pairs",
@@ -57,7 +59,9 @@ def scale_windows(windows: np.ndarray, cfg: PIConfig = PIConfig()) -> np.ndarray
         ``(N, C, T)`` real, finite.
     cfg : PIConfig
         ``cfg.scaling == "window"`` maps each channel of each window affinely onto
-        ``[-cfg.span / 2, cfg.span / 2]`` (a constant channel becomes zeros); ``"none"`` leaves it.
+        ``[-cfg.span / 2, cfg.span / 2]`` (a constant channel becomes zeros); ``"dataset"`` maps
+        channel ``c`` of every window affinely from ``cfg.channel_range[c]`` onto
+        ``cfg.target_range``, clipping values outside first when ``cfg.clip``; ``"none"`` leaves it.
 
     Returns
     -------
@@ -68,16 +72,93 @@ def scale_windows(windows: np.ndarray, cfg: PIConfig = PIConfig()) -> np.ndarray
     ------
     TopologyError
         If ``windows`` is not ``(N, C, T)``, not real, or holds NaN / inf (the message names the
-        first window and channel).
+        first window and channel), or if ``cfg.channel_range`` has another number of channels.
     """
     x = _check_windows(windows)
     if cfg.scaling == "none":
         return x.copy() if x is windows else x
+    if cfg.scaling == "dataset":
+        return _scale_dataset(x, cfg)
     hi = x.max(axis=2, keepdims=True)
     lo = x.min(axis=2, keepdims=True)
     rng = hi - lo
     factor = np.divide(cfg.span, rng, out=np.zeros_like(rng), where=rng > 0)
     return (x - (hi + lo) / 2.0) * factor
+
+
+def _scale_dataset(x: np.ndarray, cfg: PIConfig) -> np.ndarray:
+    """``scaling="dataset"``: one fixed affine map per channel, the same for every window."""
+    rng = np.asarray(cfg.channel_range, dtype=np.float64)
+    if len(rng) != x.shape[1]:
+        raise TopologyError(f"PIConfig.channel_range has {len(rng)} channel(s), the windows have {x.shape[1]}")
+    lo, hi = rng[None, :, 0, None], rng[None, :, 1, None]
+    a, b = cfg.target_range
+    if cfg.clip:
+        x = np.clip(x, lo, hi)
+    return a + (b - a) * (x - lo) / (hi - lo)
+
+
+def fit_dataset_scaling(
+    train_windows: np.ndarray,
+    cfg: PIConfig = PIConfig(),
+    percentiles: tuple[float, float] = (0.1, 99.9),
+    pers_percentile: float = 99.9,
+    pad_px: float = 1.0,
+) -> PIConfig:
+    """``cfg`` with ``scaling="dataset"`` and every range fitted on *training* windows only.
+
+    1. ``channel_range[c]``: the ``percentiles`` of channel ``c`` over every training window and
+       sample (``(0, 100)`` gives min / max); a constant channel gets ``(v, v + 1)``. Windows of
+       every split are mapped with it onto ``cfg.target_range`` and clipped (``cfg.clip``).
+    2. ``birth_range``: min to max of the births of the training windows' kept pairs (persistence
+       above ``cfg.cut``), padded by ``pad_px`` pixels on each side; ``pers_range``: 0 to the
+       ``pers_percentile`` of their persistences, padded by ``pad_px`` pixels at the top (no pair
+       lies below the cut, so the bottom needs none).
+
+    Parameters
+    ----------
+    train_windows : numpy.ndarray
+        ``(N, C, T)`` training windows (after the data normaliser).
+    cfg : PIConfig
+        The other settings (resolution, cut, ``sigma_px``, target range, clipping) to keep.
+    percentiles : tuple of float
+        Lower and upper percentile of each channel's range.
+    pers_percentile : float
+        Percentile of the kept persistences that the persistence range reaches (before padding).
+    pad_px : float
+        Padding, in pixels of the final image, around the fitted birth and persistence ranges.
+
+    Returns
+    -------
+    PIConfig
+        The fitted settings (all of them part of every cache and run key). Without any kept pair
+        the image ranges of ``cfg`` are kept.
+
+    Raises
+    ------
+    TopologyError
+        If the windows are not ``(N, C, T)`` real and finite, or a percentile is out of ``[0, 100]``.
+    """
+    x = _check_windows(train_windows)
+    pcts = (*percentiles, pers_percentile)
+    if len(percentiles) != 2 or not all(0.0 <= p <= 100.0 for p in pcts) or not percentiles[0] < percentiles[1]:
+        raise TopologyError(f"percentiles must be 0 <= lo < hi <= 100, got {percentiles!r} and {pers_percentile!r}")
+    if not (np.isfinite(pad_px) and pad_px >= 0):
+        raise TopologyError(f"pad_px must be finite and >= 0, got {pad_px!r}")
+    lo, hi = np.percentile(x, percentiles, axis=(0, 2))
+    hi = np.where(hi > lo, hi, lo + 1.0)
+    out = dataclasses.replace(cfg, scaling="dataset", channel_range=tuple(zip(lo.tolist(), hi.tolist())))
+    N, C, T = x.shape
+    _, birth, pers = kept_pairs(_scale_dataset(x, out).reshape(N * C, T), out.cut)
+    if birth.size == 0:
+        return out
+    blo, bhi = float(birth.min()), float(birth.max())
+    phi = float(np.percentile(pers, pers_percentile))
+    R = out.resolution
+    # Pixel size p with R pixels over the padded range: (hi - lo) + 2 * pad_px * p = R * p.
+    bpad = pad_px * max(bhi - blo, 1e-12) / max(R - 2 * pad_px, 1.0)
+    ppad = pad_px * phi / max(R - pad_px, 1.0)
+    return dataclasses.replace(out, birth_range=(blo - bpad, bhi + bpad), pers_range=(0.0, phi + ppad))
 
 
 # ----------------------------------------------------------------------------------------------

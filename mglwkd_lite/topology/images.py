@@ -17,7 +17,7 @@ from tqdm import tqdm  # the plain text bar: no widget machinery needed in noteb
 
 from ..repro import available_cpus
 from .config import PIConfig, TopologyError
-from .diagrams import kept_pairs, reference_diagram, scale_windows, window_pairs
+from .diagrams import fit_dataset_scaling, kept_pairs, reference_diagram, scale_windows, window_pairs
 
 __all__ = [
     "persistence_images",
@@ -30,7 +30,8 @@ __all__ = [
 _MAX_CHUNK_SAMPLES = 1 << 17
 #: Half-width of a rendered Gaussian patch, in standard deviations: the mass left out is below
 #: ``2 * Phi(-7) ~ 3e-12`` of a point's weight, while the image maximum is at least ~0.23 times the
-#: largest weight (a pixel is 2 sigma wide), so truncation moves normalised pixels by < 1.2e-11.
+#: largest weight when a pixel is 2 sigma wide (~0.15 at ``sigma_px = 1``), so truncation moves
+#: normalised pixels by < 2e-11.
 _TRUNCATE_SIGMAS = 7.0
 
 
@@ -73,7 +74,7 @@ def _axis_weights(
 def _patch_size(cfg: PIConfig, axis: Literal["birth", "pers"]) -> int:
     """Pixels per axis that a truncated Gaussian can touch."""
     lo, hi = cfg.birth_range if axis == "birth" else cfg.pers_range
-    reach = 2 * _TRUNCATE_SIGMAS * cfg.sigma * cfg.resolution / (hi - lo)  # in pixels
+    reach = 2 * _TRUNCATE_SIGMAS * cfg.axis_sigma(axis) * cfg.resolution / (hi - lo)  # in pixels
     return min(cfg.resolution, int(math.ceil(reach)) + 1)
 
 
@@ -92,8 +93,8 @@ def _render(row: np.ndarray, birth: np.ndarray, pers: np.ndarray, cfg: PIConfig,
     if row.size == 0:
         return
     width, height = _patch_size(cfg, "birth"), _patch_size(cfg, "pers")
-    jb, wb = _axis_weights(birth, *cfg.birth_range, R, cfg.sigma, width)
-    ip, wp = _axis_weights(pers, *cfg.pers_range, R, cfg.sigma, height)
+    jb, wb = _axis_weights(birth, *cfg.birth_range, R, cfg.axis_sigma("birth"), width)
+    ip, wp = _axis_weights(pers, *cfg.pers_range, R, cfg.axis_sigma("pers"), height)
     # Linear weight p / max p per diagram (the max cancels in the final normalisation, but it keeps
     # the sums on the reference path's scale).
     pmax = np.zeros(n_rows)
@@ -127,21 +128,24 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> No
 
     R = cfg.resolution
     pixel = (cfg.birth_range[1] - cfg.birth_range[0]) / R
-    if not math.isclose((cfg.pers_range[1] - cfg.pers_range[0]) / R, pixel, rel_tol=1e-12):
-        raise TopologyError("the reference path (persim) needs square pixels: equal birth and persistence "
-                            "range widths")
+    # persim needs square pixels: persistence is stretched by k so that its pixels match the birth
+    # pixels (ranges, points and sigma alike; the linear weight p / max p does not change).
+    k = pixel / ((cfg.pers_range[1] - cfg.pers_range[0]) / R)
+    if math.isclose(k, 1.0, rel_tol=1e-12):
+        k = 1.0
+    sb, sp = cfg.axis_sigma("birth"), cfg.axis_sigma("pers") * k
 
     def linear(birth: np.ndarray, pers: np.ndarray) -> np.ndarray:
         return pers / pers.max()
 
     imager = PersistenceImager(
         birth_range=cfg.birth_range,
-        pers_range=cfg.pers_range,
+        pers_range=(cfg.pers_range[0] * k, cfg.pers_range[1] * k),
         pixel_size=pixel,
         weight=linear,
         weight_params={},
         kernel="gaussian",
-        kernel_params={"sigma": [[cfg.sigma**2, 0.0], [0.0, cfg.sigma**2]]},  # persim wants a variance
+        kernel_params={"sigma": [[sb**2, 0.0], [0.0, sp**2]]},  # persim wants a (co)variance
     )
     if tuple(imager.resolution) != (R, R):
         raise TopologyError(f"persim chose resolution {imager.resolution} for ranges {cfg.birth_range}, "
@@ -154,6 +158,8 @@ def _reference_images_chunk(x: np.ndarray, cfg: PIConfig, out: np.ndarray) -> No
             dgm = dgm[dgm[:, 1] - dgm[:, 0] > cfg.cut]
             if len(dgm) == 0:
                 continue
+            if k != 1.0:
+                dgm = np.column_stack([dgm[:, 0], dgm[:, 0] + (dgm[:, 1] - dgm[:, 0]) * k])
             img = np.asarray(imager.transform(dgm, skew=True)).T  # persim: [birth, pers]
             out[i, c] = img / img.max()
 
@@ -272,12 +278,14 @@ def clipped_mass(windows: np.ndarray, cfg: PIConfig = PIConfig()) -> np.ndarray:
     -------
     numpy.ndarray
         ``(N, C)`` float64 in ``[0, 1]``; 0 for a channel without pairs. With the default scaling
-        every point lies >= 0.1 inside the border, so this is ~0 everywhere.
+        every point lies >= 0.1 inside the border, so this is ~0 everywhere; with fitted dataset
+        ranges, mass is lost only above the persistence range (its top 0.1 % of pairs) and at the
+        padded borders.
     """
     (N, C), row, birth, pers = window_pairs(windows, cfg)
     (blo, bhi), (plo, phi) = cfg.birth_range, cfg.pers_range
-    s = cfg.sigma
-    inside = (ndtr((bhi - birth) / s) - ndtr((blo - birth) / s)) * (ndtr((phi - pers) / s) - ndtr((plo - pers) / s))
+    sb, sp = cfg.axis_sigma("birth"), cfg.axis_sigma("pers")
+    inside = (ndtr((bhi - birth) / sb) - ndtr((blo - birth) / sb)) * (ndtr((phi - pers) / sp) - ndtr((plo - pers) / sp))
     total = np.bincount(row, weights=pers, minlength=N * C)
     kept = np.bincount(row, weights=pers * inside, minlength=N * C)
     frac = np.divide(total - kept, total, out=np.zeros_like(total), where=total > 0)
@@ -317,13 +325,20 @@ def pool_images(images: np.ndarray, factor: int) -> np.ndarray:
 class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
     """``(N, C, T)`` windows -> persistence images, as a scikit-learn transformer.
 
-    The image ranges are fixed by the parameters (not learnt): :meth:`fit` only checks the input and
-    records the number of channels, so the transformer drops into a ``Pipeline``.
+    With ``scaling="window"`` or ``"none"`` the image ranges are fixed by the parameters: :meth:`fit`
+    only checks the input and records the number of channels. With ``scaling="dataset"``, :meth:`fit`
+    fits the channel, birth and persistence ranges on the ``X`` it is given
+    (:func:`~mglwkd_lite.topology.fit_dataset_scaling`; in a ``Pipeline``, the training windows) and
+    :meth:`transform` applies them to every ``X``; ``config_`` holds the fitted settings.
 
     Parameters
     ----------
     resolution, sigma, birth_range, pers_range, min_persistence, noise_floor, scaling, span
         As in :class:`PIConfig` (same types and defaults).
+    channel_range, target_range, clip, sigma_px
+        As in :class:`PIConfig` (``channel_range`` is refitted by :meth:`fit` for ``"dataset"``).
+    percentiles, pers_percentile, pad_px
+        The fit of ``scaling="dataset"`` (see :func:`~mglwkd_lite.topology.fit_dataset_scaling`).
     method : {"fast", "reference"}
         The path of :func:`persistence_images`.
     flatten : bool
@@ -340,6 +355,13 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         noise_floor: float = 1e-3,
         scaling: str = "window",
         span: float = 0.9,
+        channel_range: tuple[tuple[float, float], ...] | None = None,
+        target_range: tuple[float, float] = (0.0, 1.0),
+        clip: bool = True,
+        sigma_px: float | None = None,
+        percentiles: tuple[float, float] = (0.1, 99.9),
+        pers_percentile: float = 99.9,
+        pad_px: float = 1.0,
         method: str = "fast",
         flatten: bool = False,
     ) -> None:
@@ -351,6 +373,13 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         self.noise_floor = noise_floor
         self.scaling = scaling
         self.span = span
+        self.channel_range = channel_range
+        self.target_range = target_range
+        self.clip = clip
+        self.sigma_px = sigma_px
+        self.percentiles = percentiles
+        self.pers_percentile = pers_percentile
+        self.pad_px = pad_px
         self.method = method
         self.flatten = flatten
 
@@ -363,7 +392,7 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         cfg : PIConfig
             The image settings.
         **kwargs
-            ``method`` and ``flatten``.
+            ``method``, ``flatten`` and the fit settings (``percentiles``, ``pers_percentile``, ``pad_px``).
 
         Returns
         -------
@@ -372,7 +401,7 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         return cls(**dataclasses.asdict(cfg), **kwargs)
 
     def config(self) -> PIConfig:
-        """The settings these parameters describe.
+        """The settings these parameters describe (before any fit).
 
         Returns
         -------
@@ -381,33 +410,42 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         Raises
         ------
         TopologyError
-            If a parameter is out of range.
+            If a parameter is out of range (``scaling="dataset"`` without ``channel_range`` is
+            allowed here: :meth:`fit` fits it).
         """
-        return PIConfig(
+        dataset = self.scaling == "dataset" and self.channel_range is None
+        cfg = PIConfig(
             resolution=self.resolution, sigma=self.sigma, birth_range=tuple(self.birth_range),
             pers_range=tuple(self.pers_range), min_persistence=self.min_persistence,
-            noise_floor=self.noise_floor, scaling=self.scaling, span=self.span,
+            noise_floor=self.noise_floor, scaling="window" if dataset else self.scaling, span=self.span,
+            channel_range=None if self.channel_range is None else tuple(map(tuple, self.channel_range)),
+            target_range=tuple(self.target_range), clip=self.clip, sigma_px=self.sigma_px,
         )
+        return cfg
 
     def fit(self, X: np.ndarray, y: Any = None) -> "PersistenceImageTransformer":
-        """Check the settings and the shape of ``X``; nothing is learnt.
+        """Check the settings and the shape of ``X``; for ``scaling="dataset"`` fit the ranges on ``X``.
 
         Parameters
         ----------
         X : numpy.ndarray
-            ``(N, C, T)`` windows.
+            ``(N, C, T)`` windows (the training windows).
         y : ignored
 
         Returns
         -------
         PersistenceImageTransformer
-            ``self``, with ``n_channels_in_`` set.
+            ``self``, with ``n_channels_in_`` and ``config_`` (the settings :meth:`transform` uses) set.
         """
-        self.config()
+        cfg = self.config()
         X = np.asarray(X)
         if X.ndim != 3:
             raise TopologyError(f"X must have shape (N, C, T), got {X.shape}")
+        if self.scaling == "dataset":
+            cfg = fit_dataset_scaling(X, cfg, percentiles=tuple(self.percentiles),
+                                      pers_percentile=self.pers_percentile, pad_px=self.pad_px)
         self.n_channels_in_ = int(X.shape[1])
+        self.config_ = cfg
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -433,5 +471,5 @@ class PersistenceImageTransformer(TransformerMixin, BaseEstimator):
         X = np.asarray(X)
         if X.ndim != 3 or X.shape[1] != self.n_channels_in_:
             raise TopologyError(f"X must have shape (N, {self.n_channels_in_}, T), got {X.shape}")
-        imgs = persistence_images(X, self.config(), method=self.method)
+        imgs = persistence_images(X, self.config_, method=self.method)
         return imgs.reshape(len(imgs), -1) if self.flatten else imgs
