@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -70,8 +71,8 @@ def dense_image(dgm: np.ndarray, cfg: PIConfig) -> np.ndarray:
         return img
     eb, ep = cfg.edges("birth"), cfg.edges("pers")
     for bi, pi in zip(b, p):
-        gb = np.diff(ndtr((eb - bi) / cfg.sigma))
-        gp = np.diff(ndtr((ep - pi) / cfg.sigma))
+        gb = np.diff(ndtr((eb - bi) / cfg.axis_sigma("birth")))
+        gp = np.diff(ndtr((ep - pi) / cfg.axis_sigma("pers")))
         img += (pi / p.max()) * np.outer(gp, gb)  # rows: persistence, columns: birth
     return img / img.max()
 
@@ -315,6 +316,134 @@ def test_shapes_resolution_chunks_and_empty_batch() -> None:
     assert tp.persistence_images(np.zeros((0, 3, 10))).shape == (0, 3, 64, 64)
     assert tp.persistence_images(x, dtype=np.float64).dtype == np.float64
     assert np.all((a >= 0) & (a <= 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# dataset-level scaling
+
+FITTED = PIConfig(resolution=32, min_persistence=0.002, sigma_px=1.0)  # the pipeline's settings
+
+
+def test_window_scaling_unchanged_and_ignores_the_dataset_settings(hapt) -> None:
+    x, _ = hapt
+    x = x[:10].astype(np.float64)
+    mid, rng = (x.max(axis=2, keepdims=True) + x.min(axis=2, keepdims=True)) / 2, np.ptp(x, axis=2, keepdims=True)
+    np.testing.assert_allclose(tp.scale_windows(x), 0.9 * (x - mid) / rng, rtol=0, atol=1e-12)
+    other = PIConfig(channel_range=((-9.0, 9.0),) * 3, target_range=(-3.0, 3.0), clip=False)
+    assert other.scaling == "window"
+    np.testing.assert_array_equal(tp.persistence_images(x, other), tp.persistence_images(x))
+    assert PIConfig().axis_sigma("birth") == PIConfig().axis_sigma("pers") == PIConfig().sigma
+
+
+def test_dataset_scaling_maps_the_channel_range_and_clips() -> None:
+    cfg = PIConfig(scaling="dataset", channel_range=((0.0, 2.0), (-1.0, 1.0)))
+    x = np.array([[[0.0, 1.0, 2.0, 3.0, -5.0], [-1.0, 0.0, 1.0, 0.5, 7.0]]])
+    np.testing.assert_allclose(tp.scale_windows(x, cfg), [[[0, 0.5, 1, 1, 0], [0, 0.5, 1, 0.75, 1]]], atol=1e-15)
+    loose = PIConfig(scaling="dataset", channel_range=((0.0, 2.0), (-1.0, 1.0)), clip=False, target_range=(-1.0, 1.0))
+    np.testing.assert_allclose(tp.scale_windows(x, loose)[0, 0], [-1, 0, 1, 2, -6], atol=1e-15)
+    with pytest.raises(TopologyError, match="channel_range has 2 channel"):
+        tp.scale_windows(x[:, :1], cfg)
+    with pytest.raises(TopologyError, match="needs channel_range"):
+        PIConfig(scaling="dataset")
+    with pytest.raises(TopologyError, match="channel_range"):
+        PIConfig(scaling="dataset", channel_range=((1.0, 1.0),))
+    with pytest.raises(TopologyError, match="sigma_px"):
+        PIConfig(sigma_px=0.0)
+
+
+def test_fit_uses_training_windows_only_and_clips_the_others() -> None:
+    rng = np.random.default_rng(12)
+    train = rng.normal(size=(50, 3, 64)).cumsum(axis=2)
+    cfg = tp.fit_dataset_scaling(train, FITTED)
+    lo, hi = np.percentile(train, [0.1, 99.9], axis=(0, 2))
+    np.testing.assert_allclose(np.asarray(cfg.channel_range), np.stack([lo, hi], axis=1), rtol=0, atol=1e-12)
+    assert cfg.scaling == "dataset" and cfg.resolution == 32 and cfg.min_persistence == 0.002
+    # other windows, however wild, never move the fit, and they land inside the target range
+    test = 100 * rng.normal(size=(7, 3, 64))
+    assert tp.fit_dataset_scaling(train, FITTED) == cfg
+    scaled = tp.scale_windows(test, cfg)
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
+    assert tp.fit_dataset_scaling(np.concatenate([train, test]), FITTED) != cfg
+    # image ranges: kept training births from min to max and persistence up to its 99.9th percentile,
+    # each padded by one pixel; sigma is one pixel on each axis
+    (_, _), _, birth, pers = tp.window_pairs(train, cfg)
+    (blo, bhi), (plo, phi) = cfg.birth_range, cfg.pers_range
+    bpix, ppix = (bhi - blo) / 32, (phi - plo) / 32
+    np.testing.assert_allclose([birth.min() - blo, bhi - birth.max()], [bpix, bpix], rtol=1e-9)
+    assert plo == 0.0 and np.isclose(phi - np.percentile(pers, 99.9), ppix, rtol=1e-9)
+    assert np.isclose(cfg.axis_sigma("birth"), bpix) and np.isclose(cfg.axis_sigma("pers"), ppix)
+    assert tp.clipped_mass(train, cfg).mean() < 0.05  # 1-px pads: a few % of the weighted mass at the borders
+
+
+def test_model_data_fits_on_the_training_split_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mglwkd_lite import pipeline
+
+    real = pipeline.prepare
+    seen: list[PIConfig] = []
+
+    def no_images(x, cfg, **kwargs):
+        seen.append(cfg)
+        return np.zeros((len(x), 3, cfg.resolution, cfg.resolution), dtype=np.float32)
+
+    def shifted(name, preset, **kwargs):
+        out = real(name, preset, **kwargs)
+        out.val.x[:] = 10 * out.val.x + 3
+        out.test.x[:] = -out.test.x
+        return out
+
+    monkeypatch.setattr(pipeline, "cached_persistence_images", no_images)
+    first = pipeline.model_data("pi_teacher", "hapt", "quick")
+    monkeypatch.setattr(pipeline, "prepare", shifted)
+    second = pipeline.model_data("pi_teacher", "hapt", "quick")
+    assert first.pi_config == second.pi_config and first.pi_config.scaling == "dataset"
+    assert all(cfg == first.pi_config for cfg in seen)  # every split under the one fitted config
+    setup = pipeline.ModelsPreset.preset("quick")
+    assert (setup.pi_scaling, setup.pi_percentiles, setup.pi_min_persistence, setup.pi_sigma_px) == (
+        "dataset", (0.1, 99.9), 0.002, 1.0)
+    assert first.pi_config.sigma_px == 1.0 and first.pi_config.min_persistence == 0.002
+    assert pipeline.model_data("student", "hapt", "quick").pi_config is None
+
+
+def test_fast_path_equals_references_on_dataset_scaled_windows(hapt) -> None:
+    x, _ = hapt
+    cfg = tp.fit_dataset_scaling(x, FITTED)
+    windows = x[:12]
+    fast = tp.persistence_images(windows, cfg, dtype=np.float64)
+    scaled = tp.scale_windows(windows, cfg)
+    for n in range(4):
+        for c in range(3):
+            ref = dense_image(union_find_pairs(scaled[n, c]), cfg)
+            np.testing.assert_allclose(fast[n, c], ref, rtol=0, atol=1e-9)
+    ref = tp.persistence_images(windows, cfg, method="reference")  # ripser + persim, non-square pixels
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-4)  # ripser's float32 values, on a narrow range
+
+
+def test_transformer_fits_the_dataset_range_on_its_input() -> None:
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(13)
+    train, other = rng.normal(size=(20, 3, 40)).cumsum(axis=2), 5 * rng.normal(size=(6, 3, 40))
+    tr = tp.PersistenceImageTransformer(scaling="dataset", resolution=16, min_persistence=0.002, sigma_px=1.0)
+    tr.fit(train)
+    cfg = tp.fit_dataset_scaling(train, PIConfig(resolution=16, min_persistence=0.002, sigma_px=1.0))
+    assert tr.config_ == cfg
+    np.testing.assert_array_equal(tr.transform(other), tp.persistence_images(other, cfg))
+    assert tr.config_ == cfg  # transform does not refit
+    assert clone(tr).get_params()["scaling"] == "dataset"
+    assert tp.PersistenceImageTransformer.from_config(cfg).fit(train).config_ == cfg
+
+
+def test_cache_key_changes_with_each_new_setting(tmp_path: Path) -> None:
+    x = np.random.default_rng(14).normal(size=(4, 3, 30))
+    base = tp.fit_dataset_scaling(x, FITTED)
+    changes = [{"channel_range": ((-1.0, 1.0),) * 3}, {"target_range": (-1.0, 1.0)}, {"clip": False},
+               {"sigma_px": 0.5}, {"sigma_px": None}, {"min_persistence": 0.01},
+               {"birth_range": (0.0, 1.0)}, {"pers_range": (0.0, 0.5)}]
+    paths = {tp.pi_cache_path(x, base, tmp_path)}
+    for change in changes:
+        paths.add(tp.pi_cache_path(x, dataclasses.replace(base, **change), tmp_path))
+    paths.add(tp.pi_cache_path(x, dataclasses.replace(base, scaling="window"), tmp_path))
+    assert len(paths) == len(changes) + 2
 
 
 # ----------------------------------------------------------------------------------------------

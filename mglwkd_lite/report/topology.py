@@ -26,7 +26,10 @@ from ..topology import (
     PIConfig, clipped_mass, elder_pairs, pair_counts, persistence_diagrams, persistence_images, scale_windows,
 )
 
-__all__ = ["pairs_table", "plot_examples", "plot_class_means", "linear_probe", "compare_paths"]
+__all__ = [
+    "pairs_table", "plot_examples", "plot_class_means", "plot_scalings", "empty_share", "linear_probe",
+    "probe_by_class", "compare_paths",
+]
 
 
 def pairs_table(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], cfg: PIConfig = PIConfig(),
@@ -217,8 +220,9 @@ def linear_probe(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np
         pick = np.sort(rng.choice(len(pick), size=max_train, replace=False))
     rows = []
     for name, (tr, te) in features.items():
-        tr = np.asarray(tr).reshape(len(y_train), -1)[pick]
-        te = np.asarray(te).reshape(len(y_test), -1)
+        # float64: tiny float32 pixel values give a float32 variance of 0 and StandardScaler divides by it.
+        tr = np.asarray(tr, dtype=np.float64).reshape(len(y_train), -1)[pick]
+        te = np.asarray(te, dtype=np.float64).reshape(len(y_test), -1)
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
         # One BLAS thread: on a small shared machine, threaded BLAS on these small matrices is many
         # times slower. An unconverged fit is reported in the table, not as a warning.
@@ -229,6 +233,142 @@ def linear_probe(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np
                      "iterations": int(model[-1].n_iter_.max()),
                      "accuracy": accuracy_score(y_test, pred), "macro F1": f1_score(y_test, pred, average="macro")})
     return pd.DataFrame(rows).set_index("features")
+
+
+def plot_scalings(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], show: Sequence[str],
+                  cfgs: dict[str, PIConfig], index: Sequence[int] | None = None) -> Figure:
+    """The same windows under several image settings: one row per window, every channel's image.
+
+    Parameters
+    ----------
+    windows, y : numpy.ndarray
+        Windows ``(N, C, T)`` (after the data normaliser) and their class indices ``(N,)``.
+    classes : sequence of str
+        Class names.
+    show : sequence of str
+        Names of the classes to draw (one window each: the first of the class unless ``index``).
+    cfgs : dict of str to PIConfig
+        ``label -> settings``; each gets ``C`` columns of images (channel 0, 1, ...).
+    index : sequence of int, optional
+        The window to draw for each name of ``show``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left column: the window's channels as given (the level each axis sits at is the posture);
+        then, per setting and channel, the persistence image on that setting's ranges.
+    """
+    x = np.asarray(windows)
+    C = x.shape[1]
+    ncol = 1 + C * len(cfgs)
+    fig, axes = plt.subplots(len(show), ncol, figsize=(1.9 * ncol + 1.2, 1.9 * len(show)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.8] + [1] * (ncol - 1)})
+    for r, name in enumerate(show):
+        k = list(classes).index(name)
+        n = int(index[r]) if index is not None else int(np.flatnonzero(np.asarray(y) == k)[0])
+        ax = axes[r, 0]
+        for c in range(C):
+            ax.plot(x[n, c], lw=0.8, label=f"channel {c}")
+        ax.set_ylabel(name.replace("_", " ").lower(), fontsize=9)
+        ax.tick_params(labelsize=6)
+        if r == 0:
+            ax.set_title("window (normalised)", fontsize=9)
+            ax.legend(fontsize=6, loc="upper right")
+        for s, (label, cfg) in enumerate(cfgs.items()):
+            imgs = persistence_images(x[n : n + 1], cfg)[0]
+            counts = pair_counts(x[n : n + 1], cfg)[0]
+            for c in range(C):
+                ax = axes[r, 1 + s * C + c]
+                ax.imshow(imgs[c], origin="lower", extent=(*cfg.birth_range, *cfg.pers_range), cmap="magma",
+                          aspect="auto")
+                ax.tick_params(labelsize=5)
+                ax.text(0.03, 0.92, f"{counts[c]} pairs", transform=ax.transAxes, fontsize=6, color="w", va="top")
+                if r == 0:
+                    ax.set_title(f"{label}\nchannel {c}", fontsize=8)
+    fig.supxlabel("birth (image x axis)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def empty_share(parts: dict[str, tuple[np.ndarray, np.ndarray]], classes: Sequence[str],
+                cfgs: dict[str, PIConfig]) -> pd.DataFrame:
+    """Share of channel images without any kept pair (all-zero images), per class, setting and split.
+
+    Parameters
+    ----------
+    parts : dict of str to tuple of numpy.ndarray
+        ``split -> (windows (N, C, T), class indices (N,))``.
+    classes : sequence of str
+        Class names (one row each).
+    cfgs : dict of str to PIConfig
+        ``label -> settings`` (the scaling and the cut decide which pairs are kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``"class"`` (plus a row ``"all"``); columns ``(setting, split)``.
+    """
+    table = {}
+    for label, cfg in cfgs.items():
+        for split, (x, y) in parts.items():
+            empty = pair_counts(x, cfg) == 0
+            y = np.asarray(y)
+            col = [float(empty[y == k].mean()) if (y == k).any() else np.nan for k in range(len(classes))]
+            table[(label, split)] = [*col, float(empty.mean())]
+    out = pd.DataFrame(table, index=pd.Index([*classes, "all"], name="class"))
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=["setting", "split"])
+    return out
+
+
+def probe_by_class(features: dict[str, dict[str, np.ndarray]], y: dict[str, np.ndarray], classes: Sequence[str],
+                   fit_on: str = "train", max_train: int | None = 2000, seed: int = 0,
+                   max_iter: int = 300) -> pd.DataFrame:
+    """Logistic regression fitted once per feature set, scored on every other split, per class.
+
+    Parameters
+    ----------
+    features : dict of str to dict of str to numpy.ndarray
+        ``name -> {split -> features (N, ...)}`` (flattened here, cast to float64).
+    y : dict of str to numpy.ndarray
+        ``split -> class indices``; must hold ``fit_on`` and every split to score.
+    classes : sequence of str
+        Class names (one F1 column each).
+    fit_on : str
+        The split the probe is fitted on (a seeded subset of ``max_train`` windows of it).
+    max_train : int or None
+        Training windows kept (``None``: all).
+    seed : int
+        Seed of that subset.
+    max_iter : int
+        Most iterations of the solver.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``(features, split)``; columns accuracy, macro F1 and the F1 of each class.
+    """
+    y_fit = np.asarray(y[fit_on])
+    pick = np.arange(len(y_fit))
+    if max_train is not None and len(pick) > max_train:
+        pick = np.sort(np.random.default_rng(seed).choice(len(pick), size=max_train, replace=False))
+    labels = np.arange(len(classes))
+    rows = []
+    for name, parts in features.items():
+        tr = np.asarray(parts[fit_on], dtype=np.float64).reshape(len(y_fit), -1)[pick]
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+        with threadpool_limits(1), warnings.catch_warnings():  # see linear_probe
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(tr, y_fit[pick])
+        for split, values in parts.items():
+            if split == fit_on:
+                continue
+            truth = np.asarray(y[split])
+            pred = model.predict(np.asarray(values, dtype=np.float64).reshape(len(truth), -1))
+            per_class = f1_score(truth, pred, labels=labels, average=None, zero_division=0)
+            rows.append({"features": name, "split": split, "accuracy": accuracy_score(truth, pred),
+                         "macro F1": f1_score(truth, pred, labels=labels, average="macro", zero_division=0),
+                         **{f"F1 {c.replace('_', ' ').lower()}": float(v) for c, v in zip(classes, per_class)}})
+    return pd.DataFrame(rows).set_index(["features", "split"])
 
 
 def compare_paths(windows: np.ndarray, cfg: PIConfig = PIConfig(), n_reference: int = 100,
