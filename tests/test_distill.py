@@ -327,6 +327,14 @@ def test_tables_and_figures():
     assert len(RW.plot_maps(maps, [0, 2], ["a", "b", "c"]).axes) == 7  # 2 x 3 panels + colour bar
     history = [{"epoch": e, "alpha": 0.5, "kis_dist_1": 0.1, "kis_dist_2": 0.2} for e in (1, 2)]
     assert len(RW.plot_coefficient(history).axes) == 2
+    full = [dict(row, alpha=0.4 + 0.1 * i, alpha_std=0.05, kis_entropy_1=0.9, kis_entropy_2=0.8, kts_entropy=0.7)
+            for i, row in enumerate(history)]
+    assert len(RW.plot_coefficient(full).axes) == 3
+    summary = RW.coefficient_summary(full)
+    assert summary["range across epochs"] == pytest.approx(0.1) and summary["mean spread within epochs"] == 0.05
+    assert np.isnan(RW.coefficient_summary(history)["mean spread within epochs"])
+    ent = RW.map_entropies({"kis": np.full((2, 2, 5, 3), 0.2), "kts": np.full((2, 3, 5), 0.2)})
+    np.testing.assert_allclose(ent.to_numpy(), 1.0)
 
 
 # ----------------------------------------------------------------------------- end to end

@@ -15,11 +15,13 @@ import torch
 from matplotlib.figure import Figure
 
 from ..distill import ALPHA_CAP, ALPHA_FLOOR
-from ..workspace import GlobalWorkspace, WorkspaceConfig
+from ..workspace import GlobalWorkspace, WorkspaceConfig, entropy_ratio
 
 __all__ = [
     "shape_table",
     "listening_by_class",
+    "map_entropies",
+    "coefficient_summary",
     "plot_maps",
     "plot_coefficient",
 ]
@@ -104,6 +106,58 @@ def listening_by_class(maps: Mapping[str, np.ndarray], classes: Sequence[str], f
     return pd.DataFrame(rows).set_index("class")
 
 
+def map_entropies(maps: Mapping[str, np.ndarray]) -> pd.Series:
+    """Mean entropy of each map relative to uniform over the slots (1 = uniform, 0 = one slot).
+
+    Parameters
+    ----------
+    maps : mapping of str to numpy.ndarray
+        Output of :func:`mglwkd_lite.pipeline.workspace_maps` (``kis`` ``(n, 2, K, L)``, ``kts``
+        ``(n, L, K)``).
+
+    Returns
+    -------
+    pandas.Series
+        ``KIS signal``, ``KIS PI``, ``KTS``: the mean over windows and tokens of each token's
+        entropy over the ``K`` slots, divided by ``log K``.
+    """
+    kis = torch.as_tensor(np.asarray(maps["kis"], dtype=np.float64))
+    kts = torch.as_tensor(np.asarray(maps["kts"], dtype=np.float64))
+    return pd.Series({"KIS signal": float(entropy_ratio(kis[:, 0], dim=1)),
+                      "KIS PI": float(entropy_ratio(kis[:, 1], dim=1)),
+                      "KTS": float(entropy_ratio(kts, dim=2))}, name="entropy / log K")
+
+
+def coefficient_summary(history: Sequence[Mapping[str, float]], floor: float = ALPHA_FLOOR,
+                        cap: float = ALPHA_CAP) -> pd.Series:
+    """How much the coefficient moved during training, next to its clipping range.
+
+    Parameters
+    ----------
+    history : sequence of mapping
+        Per-epoch rows with ``alpha`` and (from :func:`mglwkd_lite.pipeline.distill_or_load`)
+        ``alpha_std``.
+    floor, cap : float
+        The clipping range.
+
+    Returns
+    -------
+    pandas.Series
+        ``floor``, ``cap``, ``min``/``max`` of the per-epoch mean alpha (its range across epochs),
+        ``range across epochs`` (max - min), ``mean spread within epochs`` (mean of ``alpha_std``
+        over the epochs; NaN when not logged), ``largest spread within an epoch``.
+    """
+    alpha = np.array([float(row["alpha"]) for row in history])
+    spread = np.array([float(row.get("alpha_std", np.nan)) for row in history])
+    has_spread = bool(np.isfinite(spread).any())
+    return pd.Series({
+        "floor": floor, "cap": cap, "min epoch mean": float(alpha.min()), "max epoch mean": float(alpha.max()),
+        "range across epochs": float(alpha.max() - alpha.min()),
+        "mean spread within epochs": float(np.nanmean(spread)) if has_spread else np.nan,
+        "largest spread within an epoch": float(np.nanmax(spread)) if has_spread else np.nan,
+    }, name="alpha")
+
+
 def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Sequence[str]) -> Figure:
     """Heatmaps of ``KIS_signal``, ``KIS_PI`` and ``KTS^T`` (slots x tokens) for a few windows.
 
@@ -145,7 +199,10 @@ def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPH
     Parameters
     ----------
     history : sequence of mapping
-        Per-epoch rows with ``epoch``, ``alpha``, ``kis_dist_1`` and ``kis_dist_2``.
+        Per-epoch rows with ``epoch``, ``alpha``, ``kis_dist_1`` and ``kis_dist_2``; with
+        ``alpha_std`` the spread over the epoch's batches is drawn as a band (mean +- std), and with
+        ``kis_entropy_1``, ``kis_entropy_2`` and ``kts_entropy`` a third panel shows the maps'
+        entropies relative to uniform.
     floor, cap : float
         The allowed range, shaded.
 
@@ -153,9 +210,16 @@ def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPH
     -------
     matplotlib.figure.Figure
     """
-    epochs = [row["epoch"] for row in history]
-    fig, (ax_a, ax_d) = plt.subplots(1, 2, figsize=(10, 3.2))
-    ax_a.plot(epochs, [row["alpha"] for row in history], marker="o", label="alpha (signal teacher's KD weight)")
+    epochs = np.array([row["epoch"] for row in history])
+    entropy_keys = (("kis_entropy_1", "KIS signal"), ("kis_entropy_2", "KIS PI"), ("kts_entropy", "KTS"))
+    with_entropy = all(k in history[0] for k, _ in entropy_keys)
+    fig, axes = plt.subplots(1, 3 if with_entropy else 2, figsize=(15 if with_entropy else 10, 3.2))
+    ax_a, ax_d = axes[0], axes[1]
+    alpha = np.array([row["alpha"] for row in history])
+    ax_a.plot(epochs, alpha, marker="o", label="alpha (signal teacher's KD weight)")
+    if "alpha_std" in history[0]:
+        std = np.array([row["alpha_std"] for row in history])
+        ax_a.fill_between(epochs, alpha - std, alpha + std, alpha=0.3, label="+- std over the epoch's batches")
     ax_a.axhspan(floor, cap, color="0.9", zorder=0, label=f"allowed range [{floor}, {cap}]")
     ax_a.axhline(0.5, color="0.5", ls=":", lw=1)
     ax_a.set(xlabel="epoch", ylabel="mean alpha", ylim=(0, 1), title="Dynamic coefficient")
@@ -164,5 +228,12 @@ def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPH
     ax_d.plot(epochs, [row["kis_dist_2"] for row in history], marker="o", label="d(KTS, KIS PI)")
     ax_d.set(xlabel="epoch", ylabel="mean squared distance", title="Student-teacher attention distances")
     ax_d.legend(fontsize=8)
+    if with_entropy:
+        ax_e = axes[2]
+        for key, label in entropy_keys:
+            ax_e.plot(epochs, [row[key] for row in history], marker="o", label=label)
+        ax_e.axhline(1.0, color="0.5", ls=":", lw=1)
+        ax_e.set(xlabel="epoch", ylabel="entropy / log K", ylim=(0, 1.05), title="Map entropy (1 = uniform)")
+        ax_e.legend(fontsize=8)
     fig.tight_layout()
     return fig
