@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PRESET ?= quick
 
-.PHONY: book test venv notebooks unit nbval browser-deps clean kernel lab
+.PHONY: book test venv notebooks unit nbval browser-deps check-book clean kernel lab
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ browser-deps:
 	  echo "installing Debian's chromium for the browser check"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The browser check on the book that `make book` built from freshly executed notebooks (_build/html);
+# `make unit` checks a book built from the committed notebooks.
+check-book: $(STAMP) browser-deps
+	$(BIN)/python tests/browser_check.py _build/html
 
 unit: $(STAMP) browser-deps
 	$(BIN)/python -m pytest tests -q

@@ -8,12 +8,16 @@ separated by NUL bytes on file descriptors 3 and 4), so no extra package is need
 - every image is loaded with a non-zero size, and a notebook page shows as many output figures as
   the notebook holds;
 - no error output cell (traceback) is rendered;
+- no cell output holds stray text: no stderr output, no warning (``UserWarning: ...``) and no
+  traceback, except in a cell tagged as meant to show one (:data:`EXPECTED_OUTPUT_TAGS`);
 - a full-page screenshot is written.
 
 Requests to other hosts (for example the MathJax script from a CDN) are blocked so the check is the
 same offline and online; they are listed as ``external`` but are not failures.
 
-Run as a script after building the book: ``python tests/browser_check.py _build/html``.
+Run as a script after building the book: ``python tests/browser_check.py _build/html`` (``make
+book`` executes the notebooks, then builds ``_build/html`` from what they printed; ``make
+check-book`` checks that build).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import http.server
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +44,18 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+EXPECTED_OUTPUT_TAGS = ("raises-exception", "shows-warning")
+"""Cell tags of code meant to show a traceback or a warning; their outputs are not checked for
+stray text (MyST-NB renders a cell's tags as ``tag_<name>`` classes)."""
+
+STRAY_TEXT = re.compile(
+    r"Traceback \(most recent call last\)"
+    r"|\b(?:[A-Z]\w*)?Warning:"            # UserWarning: ..., TqdmWarning: ..., Warning: ...
+    r"|\bWARNING\b"                         # the logging module's level name
+    r"|\b[A-Z]\w*(?:Error|Exception): "     # ValueError: ... as printed by a traceback
+)
+"""Text that only a warning or an uncaught error prints."""
 
 
 def find_chromium() -> str | None:
@@ -316,10 +333,46 @@ _PAGE_STATE_JS = """
     errorCells: Array.from(document.querySelectorAll(
         '.output.traceback, .output.error, div.traceback, .cell_output .ansi-red-intense-fg'))
         .map(el => el.textContent.slice(0, 300)),
+    outputs: Array.from(document.querySelectorAll('.cell_output')).map(out => {
+      const cell = out.closest('.cell');
+      return {tags: cell ? Array.from(cell.classList).filter(c => c.startsWith('tag_')).map(c => c.slice(4)) : [],
+              stderr: Array.from(out.querySelectorAll('.output.stderr')).map(el => (el.querySelector('pre') || el).textContent),
+              text: out.innerText};
+    }),
     mainText: (document.querySelector('main, article, .bd-article') || document.body).innerText.length,
   });
 })()
 """
+
+
+def stray_output_problems(outputs: list[dict]) -> list[str]:
+    """Stray text in a page's cell outputs: stderr output, warnings, tracebacks.
+
+    Parameters
+    ----------
+    outputs : list of dict
+        One per rendered cell output: ``tags`` (the cell's tags), ``stderr`` (texts of its stderr
+        streams) and ``text`` (all the text it shows).
+
+    Returns
+    -------
+    list of str
+        One problem per offending output, with the start of the offending text; none for a cell
+        tagged with one of :data:`EXPECTED_OUTPUT_TAGS`.
+    """
+    problems = []
+    for out in outputs:
+        if set(out.get("tags", ())) & set(EXPECTED_OUTPUT_TAGS):
+            continue
+        stderr = [" ".join(t.split()) for t in out.get("stderr", ()) if t.strip()]
+        if stderr:
+            problems.append(f"stderr output: {stderr[0][:200]}")
+            continue
+        match = STRAY_TEXT.search(out.get("text", ""))
+        if match:
+            around = " ".join(out["text"][max(0, match.start() - 60):match.end() + 140].split())
+            problems.append(f"warning or traceback text in an output: {around}")
+    return problems
 
 
 @dataclass
@@ -447,6 +500,7 @@ def check_page(browser: Browser, url: str, page: str, origin: str, screenshot: P
         report.errors.append(f"{report.output_images} output figures shown, the notebook holds {expected_figures}")
     for text in state["errorCells"]:
         report.errors.append(f"error output cell: {text.strip()[:200]}")
+    report.errors.extend(stray_output_problems(state["outputs"]))
     if state["mainText"] < 50:
         report.errors.append("page body is (nearly) empty")
     if report.screenshot is None or report.screenshot.stat().st_size < 1000:

@@ -1,9 +1,16 @@
 """The book: table of contents, configuration, citations, committed notebooks, nbval sanitising,
-and the rendered pages checked in a real browser (headless Chromium)."""
+and the rendered pages checked in a real browser (headless Chromium).
+
+The browser check builds the book from the committed notebooks. To check a book built otherwise,
+for example by ``make book`` from freshly executed notebooks, name its HTML folder in
+``MGLWKD_BOOK_HTML``: ``MGLWKD_BOOK_HTML=_build/html pytest tests/test_book.py -m browser`` (or
+``make check-book``, the same check as a script).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -235,7 +242,13 @@ def _jupyter_book() -> str:
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory) -> Path:
-    """The book built from the committed notebooks (no execution), warnings as errors."""
+    """The book built from the committed notebooks (no execution), warnings as errors; or the built
+    HTML folder named by ``MGLWKD_BOOK_HTML``."""
+    given = os.environ.get("MGLWKD_BOOK_HTML")
+    if given:
+        html = Path(given).resolve()
+        assert (html / "index.html").is_file(), f"MGLWKD_BOOK_HTML={given}: no index.html there (run make book)"
+        return html
     out = tmp_path_factory.mktemp("book")
     proc = subprocess.run(
         [_jupyter_book(), "build", str(REPO_ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
@@ -311,6 +324,9 @@ def test_browser_check_catches_a_broken_page(tmp_path):
         <p>Some text long enough to count as a page body for the check to look at.</p>
         <div class="cell_output"><img src="missing.png" alt="a figure that is not there"></div>
         <div class="output traceback"><pre>ValueError: boom</pre></div>
+        <div class="cell"><div class="cell_output"><div class="output stderr"><pre>/tmp/ipykernel_1/2.py:4: TqdmWarning: IProgress not found</pre></div></div></div>
+        <div class="cell"><div class="cell_output"><pre>/tmp/x.py:1: UserWarning: printed on stdout</pre></div></div>
+        <div class="cell tag_shows-warning"><div class="cell_output"><div class="output stderr"><pre>RepairWarning: repaired input (meant to be shown)</pre></div></div></div>
         <script>console.error("something went wrong"); undefinedFunction();</script>
         </main></body></html>"""))
     server, origin = browser_check.serve(site)
@@ -327,7 +343,37 @@ def test_browser_check_catches_a_broken_page(tmp_path):
     assert "console.error: something went wrong" in text
     assert "undefinedFunction" in text
     assert "0 output figures shown, the notebook holds 1" in text
+    assert "stderr output: /tmp/ipykernel_1/2.py:4: TqdmWarning: IProgress not found" in text
+    assert "warning or traceback text in an output: /tmp/x.py:1: UserWarning: printed on stdout" in text
+    assert "meant to be shown" not in text
     assert report.screenshot is not None and report.screenshot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Traceback (most recent call last):\n  File ...", "x.py:3: UserWarning: careful", "Warning: deprecated",
+     "WARNING:root:something", "ValueError: boom", "onnxruntime.InvalidArgumentException: bad"],
+)
+def test_stray_text_is_found_in_outputs(text):
+    problems = browser_check.stray_output_problems([{"tags": [], "stderr": [], "text": "ok\n" + text}])
+    assert len(problems) == 1 and problems[0].startswith("warning or traceback text in an output: ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["accuracy 0.9132, macro F1 0.9087", "signal teacher accuracy in [0.80, 0.92]: yes", "mean absolute error: 0.3",
+     "warnings: 0", "RepairWarning count 2", "no Error here"],
+)
+def test_ordinary_output_is_not_stray(text):
+    assert browser_check.stray_output_problems([{"tags": [], "stderr": [], "text": text}]) == []
+
+
+def test_any_stderr_output_is_stray_unless_the_cell_is_tagged():
+    out = {"tags": [], "stderr": ["a message on stderr\n"], "text": "a message on stderr"}
+    assert browser_check.stray_output_problems([out]) == ["stderr output: a message on stderr"]
+    for tag in browser_check.EXPECTED_OUTPUT_TAGS:
+        assert browser_check.stray_output_problems([dict(out, tags=[tag, "other"])]) == []
+    assert browser_check.stray_output_problems([{"tags": [], "stderr": ["  \n"], "text": ""}]) == []
 
 
 @pytest.mark.browser  # shares the built book with the browser check
