@@ -11,6 +11,7 @@ trained model's logits and features on a data set (``<cache>/outputs``).
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -35,6 +36,7 @@ __all__ = [
     "Trained",
     "fit_or_load",
     "cached_outputs",
+    "code_version",
 ]
 
 CHECKPOINT_FORMAT = "mglwkd-lite-checkpoint/1"
@@ -43,6 +45,35 @@ CHECKPOINT_FORMAT = "mglwkd-lite-checkpoint/1"
 
 class CheckpointError(TrainError):
     """A checkpoint that is missing, unreadable, or does not fit the model it is loaded into."""
+
+
+# --------------------------------------------------------------------------------------------------
+# the code that trained
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):  # no git, not a checkout, or it hangs
+        return None
+    return out.stdout.strip()
+
+
+def code_version() -> dict[str, Any]:
+    """The git commit of the package's code and whether its tracked files differ from it.
+
+    Returns
+    -------
+    dict
+        ``{"commit": str or None, "dirty": bool or None}``; both None outside a git checkout (an
+        installed package) or without git -- never an error.
+    """
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return {"commit": None, "dirty": None}
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -251,8 +282,11 @@ class Trained:
     model : torch.nn.Module
         The network holding the selected weights, in eval mode.
     metrics : dict
-        ``{"val": {...}, "test": {...}, "best_epoch": int, "seconds": float, ...}``; the per-split
-        dicts are :func:`mglwkd_lite.train.evaluate` outputs (``confusion`` as a NumPy array).
+        ``{"val": {...}, "test": {...}, "selected_epoch": int, "best_epoch": int (the same),
+        "select": str, "best_test": dict or None, "seconds": float, "code": dict, ...}``; the
+        per-split dicts are :func:`mglwkd_lite.train.evaluate` outputs (``confusion`` as a NumPy
+        array) of the selected model; ``best_test`` is the optimistic best-test-epoch score
+        (:func:`mglwkd_lite.train.best_test_epoch`); ``code`` is :func:`code_version` at training time.
     history : list of dict
         Per-epoch rows (see :class:`mglwkd_lite.train.FitResult`).
     checkpoint : pathlib.Path
@@ -310,7 +344,8 @@ def fit_or_load(
     model : torch.nn.Module
         Built right after ``repro.seed_everything(cfg.seed)``, so the seed fixes its initial weights.
     train_set, val_set, test_set : data sets (see :func:`mglwkd_lite.train.as_dataset`)
-        ``test_set`` (optional) is scored once, with the selected weights.
+        ``test_set`` (optional) scores the selected weights, and is the ``monitor_set`` of
+        :func:`mglwkd_lite.train.fit` (per-epoch test curves, optimistic, never used to select).
     cfg : TrainConfig
     objective, extra_modules, predict_fn, progress
         As in :func:`mglwkd_lite.train.fit`.
@@ -331,12 +366,14 @@ def fit_or_load(
             m.eval()
         return Trained(model, _restore_arrays(info.metrics), info.history, path, key, True, tuple(extra_modules))
     result = fit(model, train_set, val_set, cfg, objective, extra_modules, predict_fn=predict_fn,
-                 progress=progress)
+                 monitor_set=test_set, progress=progress)
     device = next(model.parameters()).device
-    metrics: dict[str, Any] = {"val": result.val_metrics, "best_epoch": result.best_epoch,
+    metrics: dict[str, Any] = {"val": result.val_metrics, "selected_epoch": result.selected_epoch,
+                               "best_epoch": result.selected_epoch, "select": cfg.select,
+                               "best_test": result.best_test,
                                "input_shape": list(as_dataset(train_set)[0]["x"].shape),
                                "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                               "seconds": result.seconds}
+                               "seconds": result.seconds, "code": code_version()}
     if test_set is not None:
         metrics["test"] = evaluate(model, test_set, batch_size=cfg.eval_batch_size, device=device,
                                    predict_fn=predict_fn, channels_last=cfg.channels_last)

@@ -10,10 +10,17 @@ name       data             models                                          swee
 =========  ===============  ==============================================  =========================
 ``quick``  standard         6 epochs on a stratified 25 % of the windows    HAPT, 3 methods, seed 0
 ``full``   standard         30 epochs, every window, one thread             -
-``group``  standard         the group's 200 epochs with early stopping      -
+``group``  standard         the group's 200 epochs                          -
 ``paper``  standard         ``full``                                        both sets, every method,
                                                                             seeds 0-2
+``folds``  5 subject folds  ``full``                                        both sets, 7 methods,
+                                                                            folds 0-4, seeds 0-1
 =========  ===============  ==============================================  =========================
+
+``full`` and ``group`` train with the group's four-step learning rate (0.05 for the first 1/18 of the
+epochs, 0.01 until 1/3, 0.001 until 2/3, 0.0001 after; their released ``train_ad.py``), keep the
+model of the last epoch and never stop early. ``quick`` keeps its own two steps (0.05, 0.01 from
+epoch 2, 0.001 from epoch 4 of 6): at 6 epochs the group's first step would last no epoch.
 
 The notebooks' ``preset`` parameter takes the model presets :data:`MODEL_PRESETS`; the ``run``
 command takes the sweeps :data:`SWEEP_PRESETS`. Every preset trains on the same standard windows
@@ -39,10 +46,23 @@ __all__ = [
     "MODEL_PRESETS",
     "SWEEP_PRESETS",
     "ALL_METHODS",
+    "GROUP_LR_STEPS",
+    "QUICK_LR_STEPS",
+    "FOLD_METHODS",
 ]
 
 ALL_METHODS = "all"
 """A sweep's ``methods`` meaning every method of :data:`mglwkd_lite.distill.METHODS`, in its order."""
+
+
+GROUP_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 18, 0.01), (1 / 3, 0.001), (2 / 3, 0.0001))
+"""The group's learning-rate steps after 0.05 (``train_ad.py``): ``(fraction of the epochs, lr)``."""
+QUICK_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 3, 0.01), (2 / 3, 0.001))
+"""The quick preset's steps: at 6 epochs, 1/18 would be epoch 0 and 0.05 would never be used."""
+
+FOLD_METHODS: tuple[str, ...] = ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg",
+                                 "kd_two_mean_alpha", "mglwkd")
+"""The methods of the ``folds`` sweep."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,10 @@ class Recipe:
         Seeded, class-stratified share of the training windows used (val and test stay whole).
     summary : str
         One line for tables and help texts.
+    lr_steps : tuple of (float, float)
+        Learning-rate steps after the initial 0.05 (:attr:`mglwkd_lite.train.TrainConfig.lr_steps`).
+    select : {"last", "best_val"}
+        Which epoch's model is kept (:attr:`mglwkd_lite.train.TrainConfig.select`).
     """
 
     epochs: int
@@ -68,6 +92,8 @@ class Recipe:
     threads: int | None
     train_fraction: float
     summary: str
+    lr_steps: tuple[tuple[float, float], ...] = GROUP_LR_STEPS
+    select: str = "last"
 
 
 @dataclass(frozen=True)
@@ -82,11 +108,14 @@ class Sweep:
         Keys of :data:`mglwkd_lite.distill.METHODS`, or :data:`ALL_METHODS`.
     seeds : tuple of int
         Training seeds.
+    folds : tuple of int or None
+        Subject folds (:func:`mglwkd_lite.data.subject_folds`); None: the standard split only.
     """
 
     datasets: tuple[str, ...]
     methods: tuple[str, ...] | str
     seeds: tuple[int, ...]
+    folds: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,11 +144,12 @@ class Preset:
 
 
 RECIPES: dict[str, Recipe] = {
-    "quick": Recipe(6, None, None, 0.25, "CI / Binder: 6 epochs on a stratified 25 % of the training windows"),
+    "quick": Recipe(6, None, None, 0.25, "CI / Binder: 6 epochs on a stratified 25 % of the training windows",
+                    lr_steps=QUICK_LR_STEPS),
     # The group's step schedule compressed to 30 epochs, one thread per run, so that a sweep fills a
     # CPU with one run per core (book/reproducing.md).
     "full": Recipe(30, None, 1, 1.0, "paper scale on a CPU: 30 epochs on every training window, one thread"),
-    "group": Recipe(200, 30, None, 1.0, "the group's recipe: 200 epochs, early stopping after the last step"),
+    "group": Recipe(200, None, None, 1.0, "the group's recipe: 200 epochs, four-step learning rate, last epoch"),
 }
 """Training recipes by name (architectures are shared: see :class:`mglwkd_lite.pipeline.ModelsPreset`)."""
 
@@ -132,6 +162,8 @@ PRESETS: dict[str, Preset] = {
         Preset("group", "full", "group", None, RECIPES["group"].summary),
         Preset("paper", "full", "full", Sweep(("hapt", "spsw"), ALL_METHODS, (0, 1, 2)),
                "the results table: both data sets, every method, seeds 0-2, the full models"),
+        Preset("folds", "full", "full", Sweep(("hapt", "spsw"), FOLD_METHODS, (0, 1), folds=(0, 1, 2, 3, 4)),
+               "subject folds: both data sets, folds 0-4, seeds 0-1, scratch, KD and mGLW-KD, the full models"),
     )
 }
 """Every preset name and what it means for data, models and sweep."""
@@ -140,4 +172,4 @@ MODEL_PRESETS: tuple[str, ...] = tuple(RECIPES)
 """Names of the models presets (the notebooks' ``preset`` parameter): quick, full, group."""
 
 SWEEP_PRESETS: tuple[str, ...] = tuple(name for name, p in PRESETS.items() if p.sweep is not None)
-"""Names of the experiment sweeps (``python -m mglwkd_lite run --preset``): quick, paper."""
+"""Names of the experiment sweeps (``python -m mglwkd_lite run --preset``): quick, paper, folds."""

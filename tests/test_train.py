@@ -23,9 +23,12 @@ from mglwkd_lite.checkpoint import (
 )
 from mglwkd_lite.pipeline import KINDS, ModelsPreset, model_data, save_trained_record
 from mglwkd_lite.report.teachers import recorded_table
-from mglwkd_lite.train import ArrayDataset, TrainConfig, TrainError, evaluate, fit, make_loader
+from mglwkd_lite.checkpoint import code_version
+from mglwkd_lite.presets import QUICK_LR_STEPS
+from mglwkd_lite.train import ArrayDataset, TrainConfig, TrainError, best_test_epoch, evaluate, fit, make_loader
 
-TINY = TrainConfig(epochs=3, batch_size=16, threads=1, patience=None)
+# Two steps (after a third and two thirds): at 3-4 epochs the group's 1/18 step would be epoch 0.
+TINY = TrainConfig(epochs=3, batch_size=16, threads=1, patience=None, lr_steps=QUICK_LR_STEPS)
 
 
 def toy(n: int = 96, t: int = 32, classes: int = 3, seed: int = 0) -> ArrayDataset:
@@ -46,15 +49,24 @@ def data():
 def test_config_schedule_and_presets():
     cfg = TrainConfig.full()
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (200, 64, 0.05, 0.9, 1e-4)
-    assert [cfg.lr_at(e) for e in (0, 65, 66, 132, 133, 199)] == [0.05, 0.05, 0.01, 0.01, 0.001, 0.001]
+    # the group's four steps: 0.05 until 1/18 of the epochs, 0.01 until 1/3, 0.001 until 2/3, then 0.0001
+    assert [cfg.lr_at(e) for e in (0, 10, 11, 65, 66, 132, 133, 199)] == [0.05, 0.05, 0.01, 0.01, 0.001, 0.001,
+                                                                         1e-4, 1e-4]
+    assert cfg.select == "last" and cfg.patience is None  # no early stopping in full / group
+    full = TrainConfig.preset("full")
+    assert [full.lr_at(e) for e in (0, 1, 9, 10, 19, 20, 29)] == [0.05, 0.01, 0.01, 0.001, 0.001, 1e-4, 1e-4]
+    assert full.select == "last" and full.patience is None
     quick = TrainConfig.quick()
-    assert quick.epochs < 20 and [quick.lr_at(e) for e in range(quick.epochs)][-1] == 0.001
+    assert [quick.lr_at(e) for e in range(quick.epochs)] == [0.05, 0.05, 0.01, 0.01, 0.001, 0.001]
+    assert quick.select == "last"
     assert TrainConfig.preset("quick") == quick and TrainConfig.preset("group") == cfg
     assert TrainConfig.preset("full", seed=3) == TrainConfig(epochs=30, patience=None, threads=1, seed=3)
     with pytest.raises(TrainError, match="unknown preset"):
         TrainConfig.preset("paper")
     with pytest.raises(TrainError, match="select_by"):
         TrainConfig(select_by="loss")
+    with pytest.raises(TrainError, match="select must be one of"):
+        TrainConfig(select="best_test")
     with pytest.raises(TrainError, match="epochs"):
         TrainConfig(epochs=0)
 
@@ -82,13 +94,44 @@ def test_fit_learns_and_history(data):
     assert len(result.history) == 4
     assert {"epoch", "lr", "loss", "ce", "val_accuracy", "val_macro_f1", "val_loss"} <= set(result.history[0])
     assert [row["lr"] for row in result.history] == [0.05, 0.01, 0.001, 0.001]
-    assert 1 <= result.best_epoch <= 4
-    best = result.history[result.best_epoch - 1]
-    assert result.val_metrics["macro_f1"] == best["val_macro_f1"] == max(r["val_macro_f1"] for r in result.history)
-    # the restored weights are those of the selected epoch
+    # select="last" (the default): the model of the last epoch, scored by its validation pass
+    assert result.selected_epoch == result.best_epoch == 4
+    assert result.val_metrics["macro_f1"] == result.history[-1]["val_macro_f1"]
     assert evaluate(model, val)["macro_f1"] == pytest.approx(result.val_metrics["macro_f1"])
     assert result.val_metrics["accuracy"] > 0.5  # 3 separable classes
     assert not model.training
+    assert result.best_test is None and "test_accuracy" not in result.history[0]  # no monitor set
+
+
+def test_best_val_selection_restores_the_best_epoch(data):
+    train, val = data
+    torch.manual_seed(0)
+    model = wrn1d(10, 1, 3, 3)
+    result = fit(model, train, val, dataclasses.replace(TINY, epochs=4, select="best_val"), progress=False)
+    best = result.history[result.selected_epoch - 1]
+    assert result.val_metrics["macro_f1"] == best["val_macro_f1"] == max(r["val_macro_f1"] for r in result.history)
+    # the restored weights are those of the selected epoch
+    assert evaluate(model, val)["macro_f1"] == pytest.approx(result.val_metrics["macro_f1"])
+
+
+def test_monitor_set_is_recorded_and_never_selects(data):
+    train, val = data
+    test = toy(60, seed=2)
+    runs = {}
+    for monitor in (None, test):
+        torch.manual_seed(0)
+        model = wrn1d(10, 1, 3, 3)
+        runs[monitor is None] = (fit(model, train, val, dataclasses.replace(TINY, epochs=4), monitor_set=monitor,
+                                     progress=False), model.fc.weight.detach().clone())
+    (plain, w_plain), (monitored, w_mon) = runs[True], runs[False]
+    # scoring the monitor set changes nothing in training or selection
+    assert torch.equal(w_plain, w_mon) and plain.selected_epoch == monitored.selected_epoch
+    assert [r["val_macro_f1"] for r in plain.history] == [r["val_macro_f1"] for r in monitored.history]
+    assert {"test_loss", "test_accuracy", "test_macro_f1"} <= set(monitored.history[0])
+    best = monitored.best_test
+    assert best["optimistic"] is True and best["accuracy"] == max(r["test_accuracy"] for r in monitored.history)
+    assert best == best_test_epoch(monitored.history)
+    assert monitored.history[best["epoch"] - 1]["test_macro_f1"] == best["macro_f1"]
 
 
 def test_same_seed_same_numbers(data):
@@ -199,6 +242,12 @@ def test_fit_or_load_caches_and_outputs(tmp_path, data):
                         cache_dir=tmp_path, progress=False)
     assert not first.from_cache and again.from_cache and first.checkpoint == again.checkpoint
     assert again.metrics["test"]["accuracy"] == first.metrics["test"]["accuracy"]
+    # selection, the optimistic best-test epoch and the code are on record; the test split is monitored
+    assert again.metrics["selected_epoch"] == 1 and again.metrics["select"] == "last"
+    assert again.metrics["best_test"]["optimistic"] and again.metrics["best_test"]["epoch"] == 1
+    assert again.metrics["best_test"]["accuracy"] == again.history[0]["test_accuracy"]
+    assert again.history[0]["test_accuracy"] == pytest.approx(first.metrics["test"]["accuracy"])
+    assert again.metrics["code"] == code_version()
     assert again.metrics["test"]["confusion"].shape == (3, 3)
     assert again.history == first.history
     out = cached_outputs(first, train, cache_dir=tmp_path)
@@ -211,6 +260,7 @@ def test_fit_or_load_caches_and_outputs(tmp_path, data):
     entry = record["models"]["toy/model"]
     assert entry["test"]["accuracy"] == first.metrics["test"]["accuracy"] and entry["config"]["train"]["epochs"] == 1
     assert "torch" in record["versions"] and (folder / "history_toy_model.csv").is_file()
+    assert entry["selected_epoch"] == 1 and entry["best_test"]["optimistic"] and set(record["code"]) == {"commit", "dirty"}
     table = recorded_table(folder)
     assert table.loc[("toy", "model"), "test accuracy"] == first.metrics["test"]["accuracy"]
 
@@ -228,7 +278,8 @@ def test_presets_of_the_three_models():
     full, quick = ModelsPreset.preset("full"), ModelsPreset.preset("quick")
     assert full.train.epochs == 30 and full.train_fraction == 1.0 and full.train.threads == 1
     group = ModelsPreset.preset("group")
-    assert group.train.epochs == 200 and group.train.patience == 30 and group.train_fraction == 1.0
+    assert group.train.epochs == 200 and group.train.patience is None and group.train_fraction == 1.0
+    assert full.train.select == group.train.select == "last" and full.train.lr_steps == group.train.lr_steps
     assert quick.train.epochs < full.train.epochs and quick.train_fraction < 1.0
     assert {k: quick.architecture(k) for k in KINDS} == {k: full.architecture(k) for k in KINDS}
     assert full.architecture("student") == (1, 16, 1) and full.architecture("pi_teacher")[0] == 2
