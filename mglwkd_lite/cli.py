@@ -33,6 +33,7 @@ def _add_run_parser(subparsers: Any) -> None:
     p.add_argument("--datasets", nargs="+", default=None, help="subset of the preset's data sets")
     p.add_argument("--methods", nargs="+", default=None, help="subset of the preset's methods")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="subset of the preset's seeds")
+    p.add_argument("--folds", nargs="+", type=int, default=None, help="subset of the preset's subject folds")
     p.add_argument("--jobs", type=int, default=1, help="parallel runs (joblib processes; -1: one per core)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--list", action="store_true", help="print the runs and whether each is done, then exit")
@@ -48,14 +49,16 @@ def _run(args: argparse.Namespace) -> int:
     specs = [s for s in run_specs(preset)
              if (args.datasets is None or s.dataset in args.datasets)
              and (args.methods is None or s.method in args.methods)
-             and (args.seeds is None or s.seed in args.seeds)]
+             and (args.seeds is None or s.seed in args.seeds)
+             and (args.folds is None or s.fold in args.folds)]
     if not specs:
-        print("error: no run matches the given --datasets/--methods/--seeds", file=sys.stderr)
+        print("error: no run matches the given --datasets/--methods/--seeds/--folds", file=sys.stderr)
         return 2
     if args.list:
         for s in specs:
             done = run_done(args.results, preset, s)
-            print(f"{'done' if done else 'todo'}  {s.dataset:5s} {s.method:20s} seed {s.seed}  "
+            fold = "" if s.fold is None else f" fold {s.fold}"
+            print(f"{'done' if done else 'todo'}  {s.dataset:5s}{fold} {s.method:20s} seed {s.seed}  "
                   f"{result_path(args.results, preset, s)}")
         return 0
     records = run_all(preset, n_jobs=args.jobs, results_dir=args.results, specs=specs)

@@ -6,8 +6,12 @@ scores it on the test subjects -- clean, and under every perturbation of
 :mod:`mglwkd_lite.robustness` -- and writes one JSON file::
 
     results/<preset>/<dataset>/<method>/seed<k>.json
+    results/<preset>/<dataset>/fold<f>/<method>/seed<k>.json     (a run on subject fold f)
 
-holding the run's key, config, metrics, robustness scores, timings, versions and machine. A run whose
+holding the run's key, config (with the run's true seed), metrics of the selected model and the
+optimistic best-test-epoch score, the per-epoch history (loss terms, learning rate, validation and
+test curves), the teachers' cache keys, selected epochs and scores, robustness scores, timings, the
+git commit of the code, versions and machine. A run whose
 file exists *with the same key* is skipped, so a killed sweep resumes where it stopped; a changed
 setting changes the key, so old results are never reused for it.
 
@@ -39,7 +43,8 @@ from tqdm.auto import tqdm
 from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
 from .distill import METHODS, method
-from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, train_or_load
+from .checkpoint import code_version
+from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_summary, train_or_load
 from .presets import ALL_METHODS, PRESETS, SWEEP_PRESETS
 from .robustness import LEVELS, perturb
 from .train import ArrayDataset, evaluate
@@ -80,11 +85,33 @@ class RunSpec:
     method : str
         A key of :data:`mglwkd_lite.distill.METHODS`.
     seed : int
+    fold : int or None
+        A subject fold (:meth:`mglwkd_lite.data.DataConfig.fold`); None: the standard split.
     """
 
     dataset: str
     method: str
     seed: int
+    fold: int | None = None
+
+    def key_part(self) -> dict[str, Any]:
+        """The spec as :func:`mglwkd_lite._io.stable_hash` hashes it, without ``fold`` when it is None.
+
+        The canonical form of a dataclass is its class name and fields, so this mapping hashes like
+        the three-field ``RunSpec`` did: runs on the standard split keep the key form they had
+        before subject folds existed.
+        """
+        part: dict[str, Any] = {"__type__": type(self).__name__, "dataset": self.dataset, "method": self.method,
+                                "seed": self.seed}
+        if self.fold is not None:
+            part["fold"] = self.fold
+        return part
+
+    @property
+    def label(self) -> str:
+        """``<dataset>[-fold<f>]-<method>-seed<k>`` (job names)."""
+        fold = "" if self.fold is None else f"-fold{self.fold}"
+        return f"{self.dataset}{fold}-{self.method}-seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,8 @@ class ExperimentPreset:
         (architectures, training windows and recipe shared by every run).
     robustness : bool
         Evaluate every student under the perturbations (cheap: inference only).
+    folds : tuple of int or None
+        Subject folds of every data set (None: the standard split only).
     """
 
     name: str
@@ -110,6 +139,7 @@ class ExperimentPreset:
     seeds: tuple[int, ...]
     models: Any = "quick"
     robustness: bool = True
+    folds: tuple[int, ...] | None = None
 
     def models_preset(self) -> ModelsPreset:
         """The :class:`~mglwkd_lite.pipeline.ModelsPreset` of the sweep."""
@@ -121,10 +151,11 @@ def experiment_preset(name: str) -> ExperimentPreset:
 
     Parameters
     ----------
-    name : {"quick", "paper"}
+    name : {"quick", "paper", "folds"}
         ``"quick"``: CI, Binder (HAPT, three methods, one seed); ``"paper"``: every row, both data
         sets, 3 seeds, on the ``"full"`` models (every training window, 30 epochs, one training
-        thread per run, so that ``--jobs`` fills a CPU with one run per core).
+        thread per run, so that ``--jobs`` fills a CPU with one run per core); ``"folds"``: both
+        data sets on 5 subject folds, 2 seeds, scratch, the KD controls and mGLW-KD, ``"full"`` models.
 
     Returns
     -------
@@ -140,16 +171,21 @@ def experiment_preset(name: str) -> ExperimentPreset:
     preset = PRESETS[name]
     sweep = preset.sweep
     methods = tuple(METHODS) if sweep.methods == ALL_METHODS else tuple(sweep.methods)
-    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, preset.models)
+    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, preset.models, folds=sweep.folds)
 
 
 def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
-    """Every run of a sweep: data set, then seed, then method, so one seed's whole table comes first."""
-    return [RunSpec(d, m, s) for d in preset.datasets for s in preset.seeds for m in preset.methods]
+    """Every run of a sweep: data set, then fold, then seed, then method, so one seed's whole table comes first."""
+    folds = preset.folds if preset.folds is not None else (None,)
+    return [RunSpec(d, m, s, f) for d in preset.datasets for f in folds for s in preset.seeds for m in preset.methods]
 
 
 def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
     """Hash of everything that shapes a run's numbers: the method's config, models preset, spec.
+
+    A method whose alpha is the mean alpha of another run (``alpha_from``, e.g.
+    ``kd_two_mean_alpha``) also hashes that run's key: the value is a function of that run, so the
+    key is known before either is trained.
 
     Parameters
     ----------
@@ -160,29 +196,38 @@ def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
     -------
     str
     """
-    return stable_hash(spec, method(spec.method), preset.models_preset(), preset.robustness, ROBUSTNESS_SEED)
+    cfg = method(spec.method)
+    parts: list[Any] = [spec.key_part(), cfg, preset.models_preset(), preset.robustness, ROBUSTNESS_SEED]
+    if getattr(cfg, "alpha_from", None):
+        parts.append({"alpha_from": run_key(preset, dataclasses.replace(spec, method=cfg.alpha_from))})
+    return stable_hash(*parts)
 
 
 def result_path(results_dir: str | os.PathLike, preset: ExperimentPreset, spec: RunSpec) -> Path:
-    """``<results_dir>/<preset>/<dataset>/<method>/seed<k>.json``."""
-    return Path(results_dir) / preset.name / spec.dataset / spec.method / f"seed{spec.seed}.json"
+    """``<results_dir>/<preset>/<dataset>/[fold<f>/]<method>/seed<k>.json``."""
+    folder = Path(results_dir) / preset.name / spec.dataset
+    if spec.fold is not None:
+        folder = folder / f"fold{spec.fold}"
+    return folder / spec.method / f"seed{spec.seed}.json"
 
 
 def record_paths(results_dir: str | os.PathLike = "results", preset: str | None = None) -> list[Path]:
-    """The run records under ``results_dir``, sorted.
+    """The run records under ``results_dir``, sorted (those of subject folds included).
 
     Parameters
     ----------
     results_dir : str or os.PathLike
     preset : str, optional
-        Only this preset's records (default: every preset's).
+        Only this preset's records (default: every preset's); a folder below ``results_dir``, e.g.
+        ``"archive/paper_3seeds_v1"``.
 
     Returns
     -------
     list of pathlib.Path
     """
-    pattern = f"{preset}/*/*/seed*.json" if preset else "*/*/*/seed*.json"
-    return sorted(Path(results_dir).glob(pattern))
+    top = preset if preset else "*"
+    root = Path(results_dir)
+    return sorted({*root.glob(f"{top}/*/*/seed*.json"), *root.glob(f"{top}/*/fold*/*/seed*.json")})
 
 
 def _done_record(path: Path, key: str) -> dict[str, Any] | None:
@@ -266,29 +311,36 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     start = time.perf_counter()
     models = preset.models_preset()
     distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
-                                progress=progress)
+                                progress=progress, fold=spec.fold)
     metrics = distilled.trained.metrics
     record: dict[str, Any] = {
         "key": key,
         "preset": preset.name,
         "spec": dataclasses.asdict(spec),
-        "method": jsonable(method(spec.method)),
-        "models": jsonable(models),
+        "method": jsonable(distilled.method),  # as trained (a mean alpha filled in)
+        # The preset's models with the run's own seed: the preset holds seed 0, the run trains with spec.seed.
+        "models": jsonable(dataclasses.replace(models, train=dataclasses.replace(models.train, seed=spec.seed))),
         "metrics": {split: _scores(metrics[split]) for split in ("val", "test")},
+        "selected_epoch": metrics.get("selected_epoch", metrics.get("best_epoch")),
         "best_epoch": metrics.get("best_epoch"),
+        "best_test": metrics.get("best_test"),
+        "history": jsonable(distilled.history),
         "residual": ({split: _scores(m) for split, m in distilled.residual_metrics.items()}
                      if distilled.residual_metrics else None),
         "timings": {"train_seconds": metrics.get("seconds"), "from_cache": distilled.trained.from_cache},
+        "code": code_version(),
+        "trained_with_code": metrics.get("code"),
         "versions": repro.versions(),
         # After training: fit() sets the thread count of the run's TrainConfig, so this is what ran.
         "machine": repro.machine(),
     }
     if method(spec.method).uses_teachers:
-        # Cached by now (the student was distilled from them): loading only, for the tables.
-        record["teachers"] = {kind: {split: _scores(m) for split, m in _teacher_metrics(kind, spec, models, cache_dir).items()}
-                              for kind in _TEACHERS}
+        # Keys, selected epochs and scores of the teachers the student learnt from.
+        record["teachers"] = distilled.teachers or {
+            kind: teacher_summary(train_or_load(kind, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
+                                                progress=False, fold=spec.fold)) for kind in _TEACHERS}
     if preset.robustness:
-        test = model_data("student", spec.dataset, models).test
+        test = model_data("student", spec.dataset, models, fold=spec.fold).test
         record["robustness"] = robustness_scores(distilled.model, test)
     record["timings"]["run_seconds"] = time.perf_counter() - start
     if write:
@@ -298,12 +350,6 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
-
-
-def _teacher_metrics(kind: str, spec: RunSpec, models: ModelsPreset,
-                     cache_dir: str | os.PathLike | None) -> dict[str, dict]:
-    trained = train_or_load(kind, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir, progress=False)
-    return {split: trained.metrics[split] for split in ("val", "test")}
 
 
 def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str | os.PathLike = "results",
@@ -366,8 +412,8 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     todo = [s for s in specs if s not in records]
     first = [s for s in specs if s.method == "scratch"]
     rest = [s for s in specs if s.method != "scratch"]
-    # (data set, seed) pairs whose remaining distillation runs need teachers, in sweep order.
-    pairs = list(dict.fromkeys((s.dataset, s.seed) for s in rest if s in todo))
+    # (data set, fold, seed) whose remaining distillation runs need teachers, in sweep order.
+    pairs = list(dict.fromkeys((s.dataset, s.fold, s.seed) for s in rest if s in todo))
     if client is not None and todo:
         threads = _cluster_threads(client, cache)
         results = functools.partial(_cluster_results, client)
@@ -378,8 +424,9 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
         results = functools.partial(_local_results, Parallel(n_jobs=jobs, return_as="generator"))
     run_kwargs = dict(results_dir=results_dir, cache_dir=cache, threads=threads, write=False)
     # Phase 1: teachers and scratch students, longest first; phase 2: every distillation run.
-    phase1 = [_Job(f"teacher-{kind}-{dataset}-seed{seed}", _teacher_job, (preset, kind, dataset, seed, cache, threads))
-              for kind in _TEACHERS for dataset, seed in pairs]
+    phase1 = [_Job(f"teacher-{kind}-{dataset}{'' if fold is None else f'-fold{fold}'}-seed{seed}", _teacher_job,
+                   (preset, kind, dataset, seed, cache, threads), {"fold": fold})
+              for kind in _TEACHERS for dataset, fold, seed in pairs]
     phase1 += [_run_job(preset, s, run_kwargs) for s in first if s in todo]
     phase2 = [_run_job(preset, s, run_kwargs) for s in rest if s in todo]
     with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
@@ -407,7 +454,7 @@ class _Job:
 
 
 def _run_job(preset: ExperimentPreset, spec: RunSpec, kwargs: dict[str, Any]) -> _Job:
-    return _Job(f"run-{spec.dataset}-{spec.method}-seed{spec.seed}", run_one, (preset, spec), kwargs, spec)
+    return _Job(f"run-{spec.label}", run_one, (preset, spec), kwargs, spec)
 
 
 def _records_on_file(results_dir: str | os.PathLike, preset: ExperimentPreset,
@@ -485,8 +532,10 @@ def _cluster_threads(client: Any, cache: Path) -> int:
 
 
 def _teacher_job(preset: ExperimentPreset, kind: str, dataset: str, seed: int,
-                 cache_dir: str | os.PathLike | None, threads: int) -> None:
-    """Train (or find cached) one teacher and its outputs on the training windows; returns None."""
+                 cache_dir: str | os.PathLike | None, threads: int, fold: int | None = None) -> None:
+    """Train (or find cached) one teacher of a (data set, fold, seed) and its outputs on the training
+    windows; returns None."""
     repro.set_threads(threads)
-    teacher_outputs(kind, dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False)
+    teacher_outputs(kind, dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False,
+                    fold=fold)
     return None

@@ -33,8 +33,8 @@ from torch import nn
 
 from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
-from .checkpoint import Trained, cached_outputs, fit_or_load, load_checkpoint
-from .data import prepare
+from .checkpoint import Trained, cached_outputs, code_version, fit_or_load, load_checkpoint
+from .data import DataConfig, prepare
 from .distill import (
     METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, epoch_spread, make_objective, method,
     with_mean_alpha,
@@ -54,6 +54,7 @@ __all__ = [
     "teacher_outputs",
     "save_trained_record",
     "Distilled",
+    "teacher_summary",
     "load_teacher_bank",
     "feature_shapes",
     "distill_or_load",
@@ -238,7 +239,7 @@ class ModelData:
 
 
 def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
-               cache_dir: str | Path | None = None) -> ModelData:
+               cache_dir: str | Path | None = None, fold: int | None = None) -> ModelData:
     """Training, validation and test inputs of ``kind`` on ``dataset``.
 
     Parameters
@@ -251,6 +252,8 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
         windows for every preset, :mod:`mglwkd_lite.presets`).
     cache_dir : str or pathlib.Path, optional
         Where the PI teacher's persistence images are cached (default ``.cache/``).
+    fold : int, optional
+        A subject fold (:meth:`mglwkd_lite.data.DataConfig.fold`); None: the standard split.
 
     Returns
     -------
@@ -260,7 +263,8 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     """
     _check_kind(kind)
     setup = ModelsPreset.preset(preset)
-    prepared = prepare(dataset, PRESETS[preset].data if isinstance(preset, str) else "full")
+    config = DataConfig.fold(dataset, fold) if fold is not None else None
+    prepared = prepare(dataset, PRESETS[preset].data if isinstance(preset, str) else "full", config=config)
     train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
     parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
     key_parts: list[Any] = [prepared.key, setup.train_fraction]
@@ -288,7 +292,8 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
 
 
 def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick", *, seed: int = 0,
-                  cache_dir: str | Path | None = None, progress: bool = True, retrain: bool = False) -> Trained:
+                  cache_dir: str | Path | None = None, progress: bool = True, retrain: bool = False,
+                  fold: int | None = None) -> Trained:
     """Train a teacher or the scratch student, or load it from the cache.
 
     Parameters
@@ -306,16 +311,19 @@ def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
         Show a tqdm bar over the epochs while training.
     retrain : bool
         Train even when a checkpoint is cached (and replace it).
+    fold : int, optional
+        A subject fold (:meth:`mglwkd_lite.data.DataConfig.fold`); None: the standard split.
 
     Returns
     -------
     mglwkd_lite.checkpoint.Trained
-        ``metrics["val"]`` and ``metrics["test"]`` of the epoch selected on the validation subjects.
+        ``metrics["val"]`` and ``metrics["test"]`` of the selected model (``TrainConfig.select``),
+        ``metrics["best_test"]`` the optimistic best-test-epoch score.
         The cache key hashes the architecture, the training config (seed included) and the data, so
         notebooks 03, 04, 05 and 07 share one trained model per setting.
     """
     setup = ModelsPreset.preset(preset)
-    data = model_data(kind, dataset, setup, cache_dir)
+    data = model_data(kind, dataset, setup, cache_dir, fold)
     cfg = dataclasses.replace(setup.train, seed=seed)
     repro.seed_everything(seed)  # fixes the initial weights
     model = build_model(data.spec)
@@ -324,15 +332,16 @@ def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
 
 
 def _trained_teacher(kind: str, dataset: str, preset: str | ModelsPreset, seed: int, cache_dir: str | Path | None,
-                     progress: bool, feature_dtype: str = "float32") -> tuple[Trained, dict[str, np.ndarray]]:
-    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress)
-    data = model_data(kind, dataset, preset, cache_dir)
+                     progress: bool, feature_dtype: str = "float32",
+                     fold: int | None = None) -> tuple[Trained, dict[str, np.ndarray]]:
+    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
+    data = model_data(kind, dataset, preset, cache_dir, fold)
     return trained, cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
 
 
 def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick", *, seed: int = 0,
                     cache_dir: str | Path | None = None, feature_dtype: str = "float32",
-                    progress: bool = True) -> dict[str, np.ndarray]:
+                    progress: bool = True, fold: int | None = None) -> dict[str, np.ndarray]:
     """A trained model's logits ``(N, K)`` and last-stage features on the training set (cached).
 
     Row ``i`` belongs to training window ``i`` of :func:`model_data` for the same ``dataset`` and
@@ -341,7 +350,7 @@ def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick
 
     Parameters
     ----------
-    kind, dataset, preset, seed, cache_dir, progress
+    kind, dataset, preset, seed, cache_dir, progress, fold
         As in :func:`train_or_load`.
     feature_dtype : str
         As in :func:`mglwkd_lite.checkpoint.cached_outputs`.
@@ -351,7 +360,7 @@ def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick
     dict of str to numpy.ndarray
         See :func:`mglwkd_lite.checkpoint.cached_outputs`.
     """
-    return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype)[1]
+    return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype, fold)[1]
 
 
 def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:
@@ -367,12 +376,14 @@ def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str 
     -------
     pathlib.Path
         ``folder``, holding ``metrics.json`` (per ``dataset/kind``: validation and test metrics of the
-        selected epoch, best epoch, network, training config, checkpoint key; plus package versions
-        and machine) and ``history_<dataset>_<kind>.csv`` (one row per epoch). Read it back with
+        selected model, selected epoch, optimistic best-test-epoch score, network, training config
+        with the true seed, checkpoint key, the git commit it was trained with; plus package versions,
+        machine and the commit writing the record) and ``history_<dataset>_<kind>.csv`` (one row per epoch). Read it back with
         :func:`mglwkd_lite.report.teachers.recorded_table`.
     """
     folder = Path(folder)
-    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "models": {}}
+    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "code": code_version(),
+                              "models": {}}
     for (dataset, kind), t in trained.items():
         info = load_checkpoint(t.checkpoint, copy.deepcopy(t.model), t.extra_modules)
         record["models"][f"{dataset}/{kind}"] = {
@@ -405,12 +416,16 @@ class Distilled:
     residual_metrics : dict or None
         ``{"val": ..., "test": ...}`` scores *with* the residual path
         (:class:`mglwkd_lite.workspace.ResidualStudent` on the training-averaged slots).
+    teachers : dict
+        The teachers it learnt from, by kind: ``{"key", "selected_epoch", "val", "test",
+        "best_test"}`` (:func:`teacher_summary`); empty for methods without teachers.
     """
 
     method: DistillConfig
     trained: Trained
     workspace: GlobalWorkspace | None = None
     residual_metrics: dict | None = None
+    teachers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def model(self) -> nn.Module:
@@ -423,14 +438,37 @@ class Distilled:
         return self.trained.history
 
 
+def teacher_summary(trained: Trained) -> dict[str, Any]:
+    """A teacher's cache key, selected epoch and scores, as plain values (for run records).
+
+    Parameters
+    ----------
+    trained : mglwkd_lite.checkpoint.Trained
+
+    Returns
+    -------
+    dict
+        ``key``, ``selected_epoch``, ``val`` and ``test`` (accuracy, macro F1, n) and ``best_test``
+        (optimistic; None for a model trained before it was recorded).
+    """
+    m = trained.metrics
+    scores = {split: {k: jsonable(m[split][k]) for k in ("accuracy", "macro_f1", "n")}
+              for split in ("val", "test") if split in m}
+    return {"key": trained.key, "selected_epoch": m.get("selected_epoch", m.get("best_epoch")), **scores,
+            "best_test": m.get("best_test")}
+
+
 def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick", *, seed: int = 0,
-                      cache_dir: str | Path | None = None, progress: bool = True) -> tuple[TeacherBank, tuple[str, str]]:
+                      cache_dir: str | Path | None = None, progress: bool = True, fold: int | None = None,
+                      with_trained: bool = False) -> tuple[TeacherBank, tuple[str, str]]:
     """The signal and PI teachers' outputs on the student's training windows (trained or cached).
 
     Parameters
     ----------
-    dataset, preset, seed, cache_dir, progress
+    dataset, preset, seed, cache_dir, progress, fold
         As in :func:`train_or_load`.
+    with_trained : bool
+        Also return the two :class:`~mglwkd_lite.checkpoint.Trained` teachers.
 
     Returns
     -------
@@ -438,10 +476,12 @@ def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick
         Teacher 1: signal, teacher 2: PI.
     keys : tuple of (str, str)
         The two teachers' cache keys (part of a distilled student's cache key).
+    trained : dict of str to mglwkd_lite.checkpoint.Trained
+        Only with ``with_trained``: by kind.
     """
-    sig, sig_out = _trained_teacher("signal_teacher", dataset, preset, seed, cache_dir, progress)
-    pi, pi_out = _trained_teacher("pi_teacher", dataset, preset, seed, cache_dir, progress)
-    y = model_data("student", dataset, preset, cache_dir).train.y.numpy()
+    sig, sig_out = _trained_teacher("signal_teacher", dataset, preset, seed, cache_dir, progress, fold=fold)
+    pi, pi_out = _trained_teacher("pi_teacher", dataset, preset, seed, cache_dir, progress, fold=fold)
+    y = model_data("student", dataset, preset, cache_dir, fold).train.y.numpy()
     for name, out in (("signal_teacher", sig_out), ("pi_teacher", pi_out)):
         if out["y"].shape != y.shape or (out["y"] != y).any():
             raise DistillError(f"the cached {name} outputs do not line up with the student's training windows")
@@ -449,6 +489,8 @@ def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick
         (torch.from_numpy(sig_out["logits"]), torch.from_numpy(pi_out["logits"])),
         (torch.from_numpy(sig_out["features"]), torch.from_numpy(pi_out["features"])),
     )
+    if with_trained:
+        return bank, (sig.key, pi.key), {"signal_teacher": sig, "pi_teacher": pi}
     return bank, (sig.key, pi.key)
 
 
@@ -500,16 +542,16 @@ def mean_alpha(result: Distilled) -> float:
 
 def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                    seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
-                   progress: bool = True) -> DistillConfig:
+                   progress: bool = True, fold: int | None = None) -> DistillConfig:
     """A method's config ready to train: ``alpha="mean"`` filled in from its ``alpha_from`` run.
 
     Parameters
     ----------
     name_or_cfg : str or mglwkd_lite.distill.DistillConfig
         A key of :data:`mglwkd_lite.distill.METHODS`, or a config.
-    dataset, preset, seed, threads, cache_dir, progress
+    dataset, preset, seed, threads, cache_dir, progress, fold
         As in :func:`distill_or_load`; the ``alpha_from`` run (e.g. ``"mglwkd"``) of the same data
-        set, preset, seed and threads is loaded from the cache, or trained first.
+        set, preset, fold, seed and threads is loaded from the cache, or trained first.
 
     Returns
     -------
@@ -521,13 +563,13 @@ def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pres
     if cfg.alpha != "mean":
         return cfg
     source = distill_or_load(cfg.alpha_from, dataset, preset, seed=seed, threads=threads, cache_dir=cache_dir,
-                             progress=progress)
+                             progress=progress, fold=fold)
     return with_mean_alpha(cfg, mean_alpha(source))
 
 
 def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                     seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
-                    progress: bool = True, retrain: bool = False) -> Distilled:
+                    progress: bool = True, retrain: bool = False, fold: int | None = None) -> Distilled:
     """Train the student with one method in the project's one loop, or load it from the cache.
 
     Parameters
@@ -545,7 +587,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
         CPU threads for training; ``None`` keeps the preset's (one in ``"full"``, every core in
         ``"quick"`` and ``"group"``); 1 is much faster on a CPU shared with other jobs. Part of the
         training config, hence of the cache key.
-    cache_dir, progress, retrain
+    cache_dir, progress, retrain, fold
         As in :func:`train_or_load`.
 
     Returns
@@ -563,12 +605,13 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     """
     setup = ModelsPreset.preset(preset)
     cfg = resolve_method(name_or_cfg, dataset, setup, seed=seed, threads=threads, cache_dir=cache_dir,
-                         progress=progress)
-    kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress)
+                         progress=progress, fold=fold)
+    kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
     if cfg == METHODS["scratch"]:
         return Distilled(cfg, train_or_load("student", dataset, setup, retrain=retrain, **kwargs))
-    data = model_data("student", dataset, setup, cache_dir)
-    bank, teacher_keys = load_teacher_bank(dataset, setup, **kwargs) if cfg.uses_teachers else (None, ())
+    data = model_data("student", dataset, setup, cache_dir, fold)
+    bank, teacher_keys, teachers = (load_teacher_bank(dataset, setup, with_trained=True, **kwargs)
+                                    if cfg.uses_teachers else (None, (), {}))
     key_parts: dict[str, Any] = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
     scratch = train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
     train_cfg = dataclasses.replace(setup.train, seed=seed,
@@ -589,7 +632,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     if workspace is not None:
         both = ResidualStudent(trained.model, workspace).eval()
         residual = {split: evaluate(both, getattr(data, split)) for split in ("val", "test")}
-    return Distilled(cfg, trained, workspace, residual)
+    return Distilled(cfg, trained, workspace, residual, {k: teacher_summary(t) for k, t in teachers.items()})
 
 
 def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "scratch", progress: bool = False,

@@ -16,7 +16,9 @@ from mglwkd_lite.experiments import (
 )
 from mglwkd_lite.pipeline import ModelsPreset
 from mglwkd_lite.presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
-from mglwkd_lite.report.results import load_runs, robustness_table, seed_summary, shown_preset
+from mglwkd_lite._io import stable_hash
+from mglwkd_lite.checkpoint import code_version
+from mglwkd_lite.report.results import ARCHIVED_PAPER, load_runs, robustness_table, seed_summary, shown_preset, shown_sweep
 from mglwkd_lite.train import TrainConfig
 
 TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1), train_fraction=0.04)
@@ -24,9 +26,9 @@ TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1), train_fraction=0.04
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """A one-run sweep on 4 % of HAPT's training windows, run once for the module."""
+    """A one-run sweep on 4 % of HAPT's training windows, seed 1, run once for the module."""
     root = tmp_path_factory.mktemp("exp")
-    preset = ExperimentPreset("tiny", ("hapt",), ("scratch",), (0,), TINY)
+    preset = ExperimentPreset("tiny", ("hapt",), ("scratch",), (1,), TINY)
     records = run_all(preset, results_dir=root / "results", cache_dir=root / "cache", progress=False)
     return preset, root, records
 
@@ -42,7 +44,7 @@ def test_presets_cover_the_results_table():
 
 
 def test_one_registry_names_every_preset():
-    assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper")
+    assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper", "folds")
     quick, paper = experiment_preset("quick"), experiment_preset("paper")
     assert quick == ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
     assert paper == ExperimentPreset("paper", ("hapt", "spsw"), tuple(METHODS), (0, 1, 2), "full")
@@ -50,12 +52,39 @@ def test_one_registry_names_every_preset():
     assert all(p.models in MODEL_PRESETS for p in PRESETS.values())
 
 
+def test_folds_sweep():
+    folds = experiment_preset("folds")
+    assert folds.datasets == ("hapt", "spsw") and folds.folds == (0, 1, 2, 3, 4) and folds.seeds == (0, 1)
+    assert folds.methods == ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha",
+                             "mglwkd")
+    assert folds.models_preset() == ModelsPreset.full()
+    specs = run_specs(folds)
+    assert len(specs) == 2 * 5 * 2 * 7 and specs[0] == RunSpec("hapt", "scratch", 0, 0)
+    spec = RunSpec("spsw", "mglwkd", 1, 3)
+    assert result_path("results", folds, spec).as_posix() == "results/folds/spsw/fold3/mglwkd/seed1.json"
+    # a fold is part of the key; the standard split (fold None) hashes like the three-field spec did
+    assert run_key(folds, spec) != run_key(folds, dataclasses.replace(spec, fold=2))
+    assert stable_hash(RunSpec("hapt", "scratch", 0).key_part()) == stable_hash(
+        {"__type__": "RunSpec", "dataset": "hapt", "method": "scratch", "seed": 0})
+    # the mean-alpha control's key follows the key of the run its alpha comes from
+    mean = RunSpec("hapt", "kd_two_mean_alpha", 0, 0)
+    other = dataclasses.replace(folds, models=dataclasses.replace(ModelsPreset.full(), student=(16, 2)))
+    assert run_key(folds, mean) != run_key(other, mean)
+
+
 def test_run_writes_one_complete_record(sweep):
     preset, root, records = sweep
-    path = result_path(root / "results", preset, RunSpec("hapt", "scratch", 0))
+    path = result_path(root / "results", preset, RunSpec("hapt", "scratch", 1))
     rec = json.loads(path.read_text())
-    assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 0)) == records[0]["key"]
-    assert record_paths(root / "results") == [path] and run_done(root / "results", preset, RunSpec("hapt", "scratch", 0))
+    assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 1)) == records[0]["key"]
+    assert record_paths(root / "results") == [path] and run_done(root / "results", preset, RunSpec("hapt", "scratch", 1))
+    # the true seed: the record's training config holds the run's seed (the preset's holds 0)
+    assert rec["spec"]["seed"] == rec["models"]["train"]["seed"] == 1
+    # auditable: selection, the optimistic best-test epoch, the per-epoch history and the code
+    assert rec["selected_epoch"] == 1 and rec["best_test"]["optimistic"] is True
+    assert [row["epoch"] for row in rec["history"]] == [1]
+    assert {"lr", "loss", "ce", "val_macro_f1", "test_accuracy", "test_macro_f1"} <= set(rec["history"][0])
+    assert rec["code"] == code_version() and set(rec["trained_with_code"]) == {"commit", "dirty"}
     assert 0 <= rec["metrics"]["test"]["accuracy"] <= 1 and rec["metrics"]["test"]["n"] == 2996
     assert np.asarray(rec["metrics"]["test"]["confusion"]).sum() == 2996
     assert {"torch", "numpy", "python"} <= set(rec["versions"]) and rec["machine"]["torch_threads"] >= 1
@@ -69,13 +98,16 @@ def test_done_runs_are_skipped_and_changed_settings_rerun(sweep):
     again = run_all(preset, results_dir=root / "results", cache_dir=root / "cache", progress=False)
     assert again[0].get("skipped") is True
     changed = dataclasses.replace(preset, models=dataclasses.replace(TINY, train_fraction=0.03))
-    assert run_key(changed, RunSpec("hapt", "scratch", 0)) != run_key(preset, RunSpec("hapt", "scratch", 0))
+    assert run_key(changed, RunSpec("hapt", "scratch", 1)) != run_key(preset, RunSpec("hapt", "scratch", 1))
+    best_val = dataclasses.replace(preset, models=dataclasses.replace(TINY, train=TINY.train.__class__.quick(
+        epochs=1, select="best_val")))
+    assert run_key(best_val, RunSpec("hapt", "scratch", 1)) != run_key(preset, RunSpec("hapt", "scratch", 1))
 
 
 def test_tables_from_records(sweep):
     _, root, _ = sweep
     df = load_runs(root / "results")
-    assert list(df[["dataset", "method", "seed"]].itertuples(index=False, name=None)) == [("hapt", "scratch", 0)]
+    assert list(df[["dataset", "method", "seed"]].itertuples(index=False, name=None)) == [("hapt", "scratch", 1)]
     table = seed_summary(df)
     assert table.loc[("hapt", "scratch"), "seeds"] == 1
     assert table.loc[("hapt", "scratch"), "accuracy_mean"] == pytest.approx(100 * df["accuracy"][0])
@@ -152,3 +184,11 @@ def test_paper_sweep_is_shown_once_its_headline_runs_exist():
 
 def pd_concat(*frames):
     return pd.concat(frames, ignore_index=True)
+
+
+def test_the_archived_sweep_is_shown_until_the_new_one_exists(tmp_path):
+    assert shown_sweep(tmp_path) == "quick"
+    old = tmp_path / ARCHIVED_PAPER / "hapt" / "scratch" / "seed0.json"
+    old.parent.mkdir(parents=True)
+    old.write_text("{}")
+    assert shown_sweep(tmp_path) == ARCHIVED_PAPER
