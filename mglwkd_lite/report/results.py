@@ -30,7 +30,13 @@ __all__ = [
     "plot_methods",
     "plot_robustness",
     "shown_preset",
+    "ARCHIVED_PAPER",
+    "shown_sweep",
 ]
+
+ARCHIVED_PAPER = "archive/paper_3seeds_v1"
+"""The first 3-seed paper sweep (commit 0771975), kept under ``results/`` as record
+(``results/archive/README.md``); shown until the current code's paper sweep exists."""
 
 
 def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
@@ -257,4 +263,28 @@ def shown_preset(records: pd.DataFrame, required: Sequence[str] = ("scratch", "m
     paper = records[(records["preset"] == "paper") & (records["dataset"] == "hapt")] if len(records) else records
     if len(paper) and set(required) <= set(paper["method"]):
         return "paper"
+    return "quick"
+
+
+def shown_sweep(results_dir: str | os.PathLike = "results",
+                required: Sequence[str] = ("scratch", "mglwkd")) -> str:
+    """The folder below ``results_dir`` whose sweep the results chapter shows.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    required : sequence of str
+        As in :func:`shown_preset`.
+
+    Returns
+    -------
+    str
+        ``"paper"`` once the current code's paper sweep holds every ``required`` method on HAPT;
+        else :data:`ARCHIVED_PAPER` when that folder holds records; else ``"quick"``. Pass it as the
+        ``preset`` of :func:`load_runs`, :func:`robustness_table` and :func:`teacher_summary`.
+    """
+    if shown_preset(load_runs(results_dir, "paper"), required) == "paper":
+        return "paper"
+    if record_paths(results_dir, ARCHIVED_PAPER):
+        return ARCHIVED_PAPER
     return "quick"
