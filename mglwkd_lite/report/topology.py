@@ -6,6 +6,7 @@ the images and diagrams come from :mod:`mglwkd_lite.topology`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from typing import Sequence
@@ -105,6 +106,8 @@ def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
     fig, axes = plt.subplots(len(show), 3, figsize=(10.5, 2.5 * len(show)), squeeze=False,
                              gridspec_kw={"width_ratios": [2.2, 1, 1]})
     lo, hi = cfg.pers_range
+    if cfg.channel_range is not None:  # one channel is drawn: keep its own dataset range
+        cfg = dataclasses.replace(cfg, channel_range=(cfg.channel_range[channel],))
     for r, name in enumerate(show):
         k = list(classes).index(name)
         n = int(index[r]) if index is not None else int(np.flatnonzero(np.asarray(y) == k)[0])
