@@ -148,18 +148,20 @@ class ModelsPreset:
     @classmethod
     def full(cls, **changes: Any) -> "ModelsPreset":
         """The paper-scale run on a CPU: every training window, the group's step schedule
-        compressed to 30 epochs (no early stopping), one training thread per run.
+        compressed to 30 epochs (four steps, the last epoch kept, no early stopping), one training
+        thread per run.
 
         The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
-        (with early stopping after about 160 epochs) and would put the 72 runs of the paper sweep
-        out of reach; notebook 03 sets the HAPT scratch student of both schedules side by side
+        (measured with the earlier early stopping, which ended after about 160 epochs) and would put
+        the 72 runs of the paper sweep out of reach; notebook 03 sets the HAPT scratch student of both
+        schedules side by side
         (records in ``results/teachers_group`` and ``results/teachers_full``).
         """
         return cls.from_recipe("full", **changes)
 
     @classmethod
     def group(cls, **changes: Any) -> "ModelsPreset":
-        """The group's recipe as published: 200 epochs, early stopping after the last step (a GPU run)."""
+        """The group's recipe as released: 200 epochs, four-step learning rate, the last epoch kept (a GPU run)."""
         return cls.from_recipe("group", **changes)
 
     @classmethod
