@@ -60,9 +60,9 @@ GROUP_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 18, 0.01), (1 / 3, 0.001
 QUICK_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 3, 0.01), (2 / 3, 0.001))
 """The quick preset's steps: at 6 epochs, 1/18 would be epoch 0 and 0.05 would never be used."""
 
-FOLD_METHODS: tuple[str, ...] = ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg",
-                                 "kd_two_mean_alpha", "mglwkd")
-"""The methods of the ``folds`` sweep."""
+FOLD_METHODS: tuple[str, ...] = ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "mglwkd",
+                                 "kd_two_mean_alpha")
+"""The methods of the ``folds`` sweep (the mean-alpha control after the mGLW-KD run its alpha comes from)."""
 
 
 @dataclass(frozen=True)

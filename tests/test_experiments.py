@@ -55,8 +55,8 @@ def test_one_registry_names_every_preset():
 def test_folds_sweep():
     folds = experiment_preset("folds")
     assert folds.datasets == ("hapt", "spsw") and folds.folds == (0, 1, 2, 3, 4) and folds.seeds == (0, 1)
-    assert folds.methods == ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha",
-                             "mglwkd")
+    assert folds.methods == ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "mglwkd",
+                             "kd_two_mean_alpha")
     assert folds.models_preset() == ModelsPreset.full()
     specs = run_specs(folds)
     assert len(specs) == 2 * 5 * 2 * 7 and specs[0] == RunSpec("hapt", "scratch", 0, 0)
