@@ -10,12 +10,17 @@ fixed grid and divided by the image maximum. The three channels' images are stac
 
 Definition (both paths compute exactly this)
 --------------------------------------------
-1. **Scaling** (``PIConfig.scaling = "window"``, the default). Each channel of each window is mapped
-   affinely onto ``[-span/2, span/2]`` (``span = 0.9``): ``x' = span * (x - (max + min) / 2) /
-   (max - min)``. Then every birth lies in ``[-0.45, 0.45]`` and every persistence in ``[0, 0.9]``, so
-   all points fall inside the paper's fixed ranges ``[-1, 1] x [-1, 1]`` and at least ``0.1`` (6.7
-   sigma) from the border: nothing is clipped. A constant channel maps to zeros (no pairs, an all-zero
-   image). ``scaling = "none"`` uses the values as given (the caller scales them).
+1. **Scaling.** ``PIConfig.scaling = "dataset"`` (the PI teacher's input in every preset, as in the
+   group's code): channel ``c`` of every window is mapped affinely from ``channel_range[c]`` onto
+   ``target_range`` (``[0, 1]``), values outside clipped; :func:`fit_dataset_scaling` fits
+   ``channel_range`` (0.1 / 99.9 percentiles) and the image ranges (birth: min to max of the kept
+   births, persistence: 0 to the 99.9th percentile, each padded by one pixel) on the *training*
+   windows only, and ``sigma_px`` sets the Gaussian in pixels. ``scaling = "window"`` (the class
+   default, kept for comparison): each channel of each window is mapped onto ``[-span/2, span/2]``
+   (``span = 0.9``): ``x' = span * (x - (max + min) / 2) / (max - min)``; every point then falls
+   inside ``[-1, 1] x [-1, 1]`` at least ``0.1`` (6.7 sigma) from the border, but the level and the
+   amplitude of the channel (the posture) are erased. A constant channel maps to zeros (no pairs, an
+   all-zero image). ``scaling = "none"`` uses the values as given (the caller scales them).
 2. **Diagram**: the finite pairs of the 0-dimensional lower-star (sublevel-set) filtration of the
    path graph ``0 - 1 - ... - T-1``, in float64. Pairs with persistence ``<= noise_floor`` (1e-3) are
    removed, then only pairs with persistence ``> min_persistence`` (0.01) are kept (the group's two
@@ -23,8 +28,9 @@ Definition (both paths compute exactly this)
    dropped (:attr:`PIConfig.cut`): quantised signals do hit it exactly, and rounding must not decide.
 3. **Image**: pixel edges ``e_k = lo + k * (hi - lo) / R`` on each axis (as ``persim`` builds them),
    a point ``(b, p)`` with weight ``w = p / max p`` adds ``w * [Phi((e_{j+1} - b) / s) - Phi((e_j -
-   b) / s)] * [Phi((e_{i+1} - p) / s) - Phi((e_i - p) / s)]`` to pixel ``(i, j)`` (``Phi`` the standard
-   normal CDF, ``s = sigma`` a standard deviation). Mass falling outside the ranges is lost. The image
+   b) / s_b)] * [Phi((e_{i+1} - p) / s_p) - Phi((e_i - p) / s_p)]`` to pixel ``(i, j)`` (``Phi`` the
+   standard normal CDF, ``s_b``, ``s_p`` standard deviations: ``sigma``, or ``sigma_px`` pixels of each
+   axis, :meth:`PIConfig.axis_sigma`). Mass falling outside the ranges is lost. The image
    is divided by its maximum; an image with no points stays zero.
 4. **Layout**: ``images[n, c, i, j]`` holds persistence bin ``i`` (rows) and birth bin ``j``
    (columns), so ``plt.imshow(img, origin="lower", extent=(*birth_range, *pers_range))`` draws birth
@@ -34,7 +40,9 @@ Two paths
 ---------
 ``method="reference"`` runs ``ripser`` :cite:`bauer2021ripser` on the lower-star filtration (a sparse
 distance matrix with the signal on its diagonal and ``max(x_i, x_{i+1})`` on the path edges) and
-``persim.PersistenceImager``, one channel at a time. Note two traps of ``PersistenceImager``: its
+``persim.PersistenceImager``, one channel at a time (persim needs square pixels: with unequal axis
+ranges the persistence axis, its points and its sigma are stretched by the ratio of the pixel sizes,
+which leaves the image unchanged). Note two traps of ``PersistenceImager``: its
 ``kernel_params["sigma"]`` is a *variance* (we pass ``sigma ** 2``), and its pixel size is derived from
 the ranges (we pass ``(hi - lo) / R`` and check the resolution). ``ripser`` computes in float32, so its
 values agree with the float64 definition only to float32 rounding.
@@ -46,8 +54,8 @@ values agree with the float64 definition only to float32 rounding.
   the right (``+inf`` if there is none); ``L`` and ``R`` come from binary lifting on a sparse table
   of block minima and the two maxima from one query each on a table of block maxima: ``O(T log T)``
   array operations over a whole chunk of windows;
-- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel), so with the defaults
-  each point touches an 8 x 8 patch of pixels (7 sigma each way; the mass left out changes
+- the Gaussian is separable and narrow (``sigma = 0.015`` is half a pixel at 64 x 64, ``sigma_px =
+  1`` one pixel), so each point touches an 8 x 8 (defaults) or 15 x 15 (one pixel) patch of pixels (7 sigma each way; the mass left out changes
   normalised pixels by < 1e-11);
   its per-axis CDF differences (float64) form an outer product added into the output with one
   unbuffered ``np.add.at`` per chunk, in the output dtype (float32 by default), and each image is then
