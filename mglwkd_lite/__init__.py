@@ -8,8 +8,11 @@ downwards only: a module uses the ones above it in this list, never those below.
 - :mod:`mglwkd_lite.topology` -- persistence diagrams and persistence images (fast and reference)
 - :mod:`mglwkd_lite.models` -- 1-D and 2-D WideResNets returning logits and features
 - :mod:`mglwkd_lite.workspace` -- the global latent workspace (slot attention, working memory)
-- :mod:`mglwkd_lite.train` -- the one training loop, prediction and evaluation
+- :mod:`mglwkd_lite.train` -- the one training loop, prediction and evaluation (:mod:`mglwkd_lite.batches`:
+  its data sets and loaders)
 - :mod:`mglwkd_lite.checkpoint` -- checkpoint files and the cache of trained models
+- :mod:`mglwkd_lite.model_presets` -- the models of a preset (``ModelsPreset``)
+- :mod:`mglwkd_lite.records` -- plain-file records of trained models (teachers in run records)
 - :mod:`mglwkd_lite.losses` -- the distillation losses and the dynamic coefficient
 - :mod:`mglwkd_lite.distill` -- distillation methods as configurations, the teacher bank, the objective
 - :mod:`mglwkd_lite.pipeline` -- the cached, preset-driven wiring: train or load, distil or load

@@ -44,7 +44,8 @@ from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
 from .distill import METHODS, method
 from .checkpoint import code_version
-from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_summary, train_or_load
+from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, train_or_load
+from .records import teacher_summary
 from .presets import ALL_METHODS, PRESETS, SWEEP_PRESETS
 from .robustness import LEVELS, perturb
 from .train import ArrayDataset, evaluate

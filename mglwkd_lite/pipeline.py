@@ -19,30 +19,29 @@ result, so the notebooks 03-07 and the experiment runner share one trained model
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
 from . import repro
-from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
-from .checkpoint import Trained, cached_outputs, code_version, fit_or_load, load_checkpoint
+from ._io import default_cache_dir, stable_hash
+from .checkpoint import Trained, cached_outputs, fit_or_load
 from .data import DataConfig, prepare
 from .distill import (
     METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, epoch_spread, make_objective, method,
     with_mean_alpha,
 )
 from .models import ModelSpec, build_model
-from .presets import MODEL_PRESETS, PRESETS, RECIPES
+from .model_presets import KINDS, ModelsPreset, check_kind
+from .presets import PRESETS
+from .records import save_trained_record, teacher_summary
 from .topology import PIConfig, cached_persistence_images, fit_dataset_scaling
-from .train import ArrayDataset, TrainConfig, TrainError, evaluate
+from .train import ArrayDataset, TrainError, evaluate
 from .workspace import GlobalWorkspace, ResidualStudent, kts_as_kis
 
 __all__ = [
@@ -65,144 +64,8 @@ __all__ = [
     "default_cache_dir",
 ]
 
-#: The three models trained before distillation: name -> (input, description).
-KINDS: dict[str, str] = {
-    "signal_teacher": "1-D WRN on the normalised windows (N, 3, T)",
-    "pi_teacher": "2-D WRN on the persistence images (N, 3, R, R) of the same windows",
-    "student": "1-D WRN16-1 on the windows, trained from scratch (the baseline the KD student must beat)",
-}
-
-
 # --------------------------------------------------------------------------------------------------
 # presets and inputs
-
-
-@dataclass(frozen=True)
-class ModelsPreset:
-    """Architectures, inputs and training of the teachers and the scratch student.
-
-    Parameters
-    ----------
-    train : TrainConfig
-        The training recipe.
-    signal_teacher, pi_teacher, student : tuple of (int, int)
-        ``(depth, width)`` of each WideResNet.
-    pi_resolution : int
-        Persistence-image size ``R`` for the PI teacher (images are ``3 x R x R``).
-    pi_scaling : {"dataset", "window"}
-        ``"dataset"``: each channel mapped from its range on the training windows (percentiles
-        ``pi_percentiles``) onto ``[0, 1]`` and clipped, image ranges fitted on the training windows'
-        pairs (:func:`mglwkd_lite.topology.fit_dataset_scaling`; the group's code). ``"window"``: each
-        channel of each window stretched to its own span (erases posture; notebook 02 compares them).
-    pi_percentiles : tuple of float
-        Lower and upper percentile of each channel's training values giving its range.
-    pi_min_persistence : float
-        Persistence cut of the images (in scaled units).
-    pi_sigma_px : float, optional
-        The Gaussian's standard deviation in pixels on each axis (``None``: ``PIConfig.sigma``).
-        The images before dataset scaling were ``pi_scaling="window", pi_min_persistence=0.01,
-        pi_sigma_px=None``.
-    train_fraction : float
-        Seeded, class-stratified share of the training windows used (val and test are always
-        whole). The same subset, in the same order, is used by every model of a preset, so cached
-        teacher outputs line up with the student's training windows.
-
-    Notes
-    -----
-    The PI teacher is the costly one on a CPU (``benchmarks/teacher_throughput.py``, stored result
-    on one thread): a 2-D WRN16-3 on 64 x 64 images trains at 5.9 windows/s, a WRN16-1 on 32 x 32
-    images in the channels-last format at 189 windows/s (the 1-D WRN16-3 signal teacher: 150, the
-    1-D WRN16-1 student: 692). Every preset therefore uses the WRN16-1 at 32 x 32 (the paper: WRN16-3
-    at 64 x 64; ``ModelsPreset.group(pi_teacher=(16, 3), pi_resolution=64)`` on a GPU).
-    """
-
-    train: TrainConfig = field(default_factory=TrainConfig.full)
-    signal_teacher: tuple[int, int] = (16, 3)
-    pi_teacher: tuple[int, int] = (16, 1)
-    student: tuple[int, int] = (16, 1)
-    pi_resolution: int = 32
-    train_fraction: float = 1.0
-    pi_scaling: str = "dataset"
-    pi_percentiles: tuple[float, float] = (0.1, 99.9)
-    pi_min_persistence: float = 0.002
-    pi_sigma_px: float | None = 1.0
-
-    @classmethod
-    def from_recipe(cls, name: str, **changes: Any) -> "ModelsPreset":
-        """The models of preset ``name``: its recipe of :data:`mglwkd_lite.presets.RECIPES`.
-
-        Parameters
-        ----------
-        name : {"quick", "full", "group"}
-        **changes
-            Fields to replace.
-
-        Returns
-        -------
-        ModelsPreset
-        """
-        recipe = RECIPES[name]
-        return dataclasses.replace(cls(train=TrainConfig.preset(name), train_fraction=recipe.train_fraction),
-                                   **changes)
-
-    @classmethod
-    def full(cls, **changes: Any) -> "ModelsPreset":
-        """The paper-scale run on a CPU: every training window, the group's step schedule
-        compressed to 30 epochs (four steps, the last epoch kept, no early stopping), one training
-        thread per run.
-
-        The group's 200 epochs (:meth:`group`) cost about 2 h per signal teacher on one CPU core
-        (measured with the earlier early stopping, which ended after about 160 epochs) and would put
-        the 72 runs of the paper sweep out of reach; notebook 03 sets the HAPT scratch student of both
-        schedules side by side
-        (records in ``results/teachers_group`` and ``results/teachers_full``).
-        """
-        return cls.from_recipe("full", **changes)
-
-    @classmethod
-    def group(cls, **changes: Any) -> "ModelsPreset":
-        """The group's recipe as released: 200 epochs, four-step learning rate, the last epoch kept (a GPU run)."""
-        return cls.from_recipe("group", **changes)
-
-    @classmethod
-    def quick(cls, **changes: Any) -> "ModelsPreset":
-        """CI / Binder: 6 epochs on a stratified 25 % of the training windows (same architectures)."""
-        return cls.from_recipe("quick", **changes)
-
-    @classmethod
-    def preset(cls, name: str | "ModelsPreset") -> "ModelsPreset":
-        """The models of a preset name.
-
-        Parameters
-        ----------
-        name : {"quick", "full", "group"} or ModelsPreset
-            A :class:`ModelsPreset` is returned as is.
-
-        Returns
-        -------
-        ModelsPreset
-
-        Raises
-        ------
-        TrainError
-            For a name that is not a models preset.
-        """
-        if isinstance(name, ModelsPreset):
-            return name
-        if name not in MODEL_PRESETS:
-            raise TrainError(f"unknown preset {name!r}; expected one of {list(MODEL_PRESETS)}")
-        return cls.from_recipe(name)
-
-    def architecture(self, kind: str) -> tuple[int, int, int]:
-        """``(dim, depth, width)`` of a model kind (a key of :data:`KINDS`)."""
-        _check_kind(kind)
-        depth, width = getattr(self, kind)
-        return (2 if kind == "pi_teacher" else 1), depth, width
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise TrainError(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}")
 
 
 @dataclass
@@ -263,7 +126,7 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
         Windows from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
         gets their images from :func:`mglwkd_lite.topology.cached_persistence_images`.
     """
-    _check_kind(kind)
+    check_kind(kind)
     setup = ModelsPreset.preset(preset)
     config = DataConfig.fold(dataset, fold) if fold is not None else None
     prepared = prepare(dataset, PRESETS[preset].data if isinstance(preset, str) else "full", config=config)
@@ -365,40 +228,6 @@ def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick
     return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype, fold)[1]
 
 
-def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:
-    """Record trained models' metrics, configs, histories and versions as plain files.
-
-    Parameters
-    ----------
-    trained : mapping of (str, str) to mglwkd_lite.checkpoint.Trained
-        ``{(dataset, kind): Trained}``.
-    folder : str or pathlib.Path
-
-    Returns
-    -------
-    pathlib.Path
-        ``folder``, holding ``metrics.json`` (per ``dataset/kind``: validation and test metrics of the
-        selected model, selected epoch, optimistic best-test-epoch score, network, training config
-        with the true seed, checkpoint key, the git commit it was trained with; plus package versions,
-        machine and the commit writing the record) and ``history_<dataset>_<kind>.csv`` (one row per epoch). Read it back with
-        :func:`mglwkd_lite.report.teachers.recorded_table`.
-    """
-    folder = Path(folder)
-    record: dict[str, Any] = {"versions": repro.versions(), "machine": repro.machine(), "code": code_version(),
-                              "models": {}}
-    for (dataset, kind), t in trained.items():
-        info = load_checkpoint(t.checkpoint, copy.deepcopy(t.model), t.extra_modules)
-        record["models"][f"{dataset}/{kind}"] = {
-            "network": t.model.spec.name, "key": t.key, "config": info.config,
-            **{k: jsonable(v) for k, v in t.metrics.items()},
-            "trained_with": info.versions, "trained_on": info.machine,
-        }
-        table = pd.DataFrame(t.history)
-        atomic_write_text(folder / f"history_{dataset}_{kind}.csv", table.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(folder / "metrics.json", json.dumps(record, indent=1) + "\n")
-    return folder
-
-
 # --------------------------------------------------------------------------------------------------
 # distillation (notebooks 04 and 05, the experiment runner)
 
@@ -438,26 +267,6 @@ class Distilled:
     def history(self) -> list[dict]:
         """Per-epoch rows of the training run (losses, ``alpha``, validation scores)."""
         return self.trained.history
-
-
-def teacher_summary(trained: Trained) -> dict[str, Any]:
-    """A teacher's cache key, selected epoch and scores, as plain values (for run records).
-
-    Parameters
-    ----------
-    trained : mglwkd_lite.checkpoint.Trained
-
-    Returns
-    -------
-    dict
-        ``key``, ``selected_epoch``, ``val`` and ``test`` (accuracy, macro F1, n) and ``best_test``
-        (optimistic; None for a model trained before it was recorded).
-    """
-    m = trained.metrics
-    scores = {split: {k: jsonable(m[split][k]) for k in ("accuracy", "macro_f1", "n")}
-              for split in ("val", "test") if split in m}
-    return {"key": trained.key, "selected_epoch": m.get("selected_epoch", m.get("best_epoch")), **scores,
-            "best_test": m.get("best_test")}
 
 
 def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick", *, seed: int = 0,

@@ -6,8 +6,9 @@ every distillation method as a configuration of the same loop (a pluggable ``obj
 the cache of trained models are :mod:`mglwkd_lite.checkpoint`; the preset-driven wiring around
 them (train-or-load, teacher outputs) is :mod:`mglwkd_lite.pipeline`.
 
-Data sets yield dict batches ``{"x": (B, ...), "y": (B,), "index": (B,)}``; ``index`` is the position
-of each sample in its data set, so a distillation objective can look up cached teacher outputs
+Data sets yield dict batches ``{"x": (B, ...), "y": (B,), "index": (B,)}`` (:mod:`mglwkd_lite.batches`,
+whose names this module re-exports); ``index`` is the position of each sample in its data set, so a
+distillation objective can look up cached teacher outputs
 (:func:`mglwkd_lite.checkpoint.cached_outputs`) for exactly the windows of the batch.
 
 The training recipe is the group's (their released ``train_ad.py``, DESIGN §5): SGD with momentum
@@ -35,11 +36,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import repro
-from ._io import stable_hash
+from .batches import ArrayDataset, Batch, TrainError, as_dataset, make_loader, to_device
 from .presets import RECIPES
 
 __all__ = [
@@ -61,16 +61,10 @@ __all__ = [
     "predict",
 ]
 
-Batch = dict[str, torch.Tensor]
-"""A batch: ``{"x": (B, ...), "y": (B,), "index": (B,)}``."""
 Objective = Callable[[nn.Module, Batch], tuple[torch.Tensor, Mapping[str, float]]]
 """``objective(model, batch) -> (loss, logs)``."""
 Predictor = Callable[[nn.Module, Batch], torch.Tensor]
 """``predict_fn(model, batch) -> logits``."""
-
-class TrainError(ValueError):
-    """Invalid training input or setting (data set shapes, config values, a diverging loss)."""
-
 
 SELECTIONS = ("last", "best_val")
 """The values of :attr:`TrainConfig.select`."""
@@ -214,115 +208,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-# --------------------------------------------------------------------------------------------------
-# data
-
-
-class ArrayDataset(Dataset):
-    """In-memory samples ``x`` (N, ...) and labels ``y`` (N,) yielding ``{"x", "y", "index"}``.
-
-    Arrays are wrapped without copying (``torch.from_numpy``). Batches are gathered in one indexing
-    operation (``__getitems__``), which is much faster than collating single samples.
-
-    Parameters
-    ----------
-    x : numpy.ndarray or torch.Tensor
-        Floating-point samples ``(N, ...)``.
-    y : numpy.ndarray or torch.Tensor
-        Integer class indices ``(N,)``, all >= 0.
-
-    Raises
-    ------
-    TrainError
-        On mismatched lengths, non-float samples or labels that are not class indices.
-    """
-
-    def __init__(self, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> None:
-        x = torch.as_tensor(x)
-        y = torch.as_tensor(y)
-        if x.dim() < 2 or y.dim() != 1 or len(x) != len(y):
-            raise TrainError(f"need x (N, ...) and y (N,) with equal N, got x {tuple(x.shape)}, y {tuple(y.shape)}")
-        if not torch.is_floating_point(x):
-            raise TrainError(f"x must be floating point, got {x.dtype}")
-        if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-            raise TrainError(f"y must hold integer class indices, got {y.dtype}")
-        if len(y) and int(y.min()) < 0:
-            raise TrainError(f"y must hold class indices >= 0, found {int(y.min())} at row {int(y.argmin())}")
-        self.x = x.float()
-        self.y = y.long()
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> Batch:
-        return {"x": self.x[i], "y": self.y[i], "index": torch.tensor(i)}
-
-    def __getitems__(self, indices: Sequence[int]) -> Batch:
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return {"x": self.x[idx], "y": self.y[idx], "index": idx}
-
-    def fingerprint(self) -> str:
-        """Hash of the samples and labels (a cache key part)."""
-        return stable_hash(self.x.numpy(), self.y.numpy())
-
-
-def as_dataset(data: Any) -> Dataset:
-    """A data set yielding dict samples.
-
-    Parameters
-    ----------
-    data : torch.utils.data.Dataset, object with ``.x`` and ``.y``, or pair ``(x, y)``
-        E.g. a :class:`mglwkd_lite.data.Windows`.
-
-    Returns
-    -------
-    torch.utils.data.Dataset
-        ``data`` itself when it is a ``Dataset``, else an :class:`ArrayDataset`.
-    """
-    if isinstance(data, Dataset):
-        return data
-    if hasattr(data, "x") and hasattr(data, "y"):
-        return ArrayDataset(data.x, data.y)
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return ArrayDataset(*data)
-    raise TrainError(f"cannot use {type(data).__name__} as a data set: pass a Dataset, an object with "
-                     f".x and .y, or a pair (x, y)")
-
-
-def _collate(items: Any) -> Batch:
-    # ArrayDataset.__getitems__ already returns a batch; other data sets give a list of dicts.
-    if isinstance(items, Mapping):
-        return dict(items)
-    return torch.utils.data.default_collate(items)
-
-
-def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
-    """A ``DataLoader`` of dict batches in the main process.
-
-    Parameters
-    ----------
-    dataset : torch.utils.data.Dataset
-    batch_size : int
-    shuffle : bool
-        Shuffle with its own ``torch.Generator(seed)`` (global random state is untouched).
-    seed : int
-
-    Returns
-    -------
-    torch.utils.data.DataLoader
-    """
-    generator = torch.Generator().manual_seed(int(seed)) if shuffle else None
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      collate_fn=_collate, num_workers=0)
-
-
-def _to_device(batch: Batch, device: torch.device, channels_last: bool) -> Batch:
-    out = {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
-    if channels_last and out["x"].dim() == 4:
-        out["x"] = out["x"].contiguous(memory_format=torch.channels_last)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -503,7 +388,7 @@ def fit(
         sums: dict[str, float] = {}
         seen = 0
         for step, batch in enumerate(loader):
-            batch = _to_device(batch, device, cfg.channels_last)
+            batch = to_device(batch, device, cfg.channels_last)
             loss, logs = objective(model, batch)
             if not torch.isfinite(loss):
                 raise TrainError(f"loss is {float(loss.detach())} at epoch {epoch + 1}, batch {step + 1}: lower the "
@@ -598,7 +483,7 @@ def predict(
     logits, labels, feats = [], [], []
     try:
         for batch in make_loader(dataset, batch_size):
-            batch = _to_device(batch, device, channels_last)
+            batch = to_device(batch, device, channels_last)
             if return_features:
                 out, f = model(batch["x"], return_features=True)
                 feats.append(f.float().cpu().contiguous().numpy())
