@@ -2,8 +2,10 @@
 
 The records come back to the calling process, which alone writes them; the teachers are trained
 once, in the first phase, and reach the distillation runs through the shared cache; a rerun
-dispatches nothing. The models are the tiny ones of ``test_experiments`` (4 % of the training
-windows, one epoch) with one training thread, so the two workers do not contend for the two cores.
+dispatches nothing. The models are those of ``test_experiments`` (4 % of the training windows, one
+epoch) made smaller still: WRN10-1 networks (scoring the whole validation and test subjects with the
+WRN16-3 signal teacher would take most of the time), one training thread, so that the two workers do
+not contend for the two cores, and no robustness study (``test_experiments`` covers it).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from mglwkd_lite.experiments import ExperimentError, ExperimentPreset, RunSpec, 
 from mglwkd_lite.pipeline import ModelsPreset
 from mglwkd_lite.train import TrainConfig
 
-TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1, threads=1), train_fraction=0.04)
-SWEEP = ExperimentPreset("tiny", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), TINY)
+TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1, threads=1), train_fraction=0.04,
+                          signal_teacher=(10, 1), pi_teacher=(10, 1), student=(10, 1))
+SWEEP = ExperimentPreset("tiny", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), TINY, robustness=False)
 
 
 @pytest.fixture(scope="module")
