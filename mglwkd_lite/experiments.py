@@ -44,7 +44,7 @@ from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
 from .distill import METHODS, method
 from .checkpoint import code_version
-from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, train_or_load
+from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
 from .presets import ALL_METHODS, PRESETS, SWEEP_PRESETS
 from .robustness import LEVELS, perturb
@@ -172,7 +172,10 @@ def experiment_preset(name: str) -> ExperimentPreset:
     preset = PRESETS[name]
     sweep = preset.sweep
     methods = tuple(METHODS) if sweep.methods == ALL_METHODS else tuple(sweep.methods)
-    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, preset.models, folds=sweep.folds)
+    models: Any = preset.models
+    if sweep.teacher_seed is not None:  # teachers trained once per split (the fold sweep)
+        models = ModelsPreset.from_recipe(preset.models, teacher_seed=sweep.teacher_seed)
+    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, models, folds=sweep.folds)
 
 
 def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
@@ -338,7 +341,8 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     if method(spec.method).uses_teachers:
         # Keys, selected epochs and scores of the teachers the student learnt from.
         record["teachers"] = distilled.teachers or {
-            kind: teacher_summary(train_or_load(kind, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
+            kind: teacher_summary(train_or_load(kind, spec.dataset, models, seed=teacher_seed(models, spec.seed),
+                                                cache_dir=cache_dir,
                                                 progress=False, fold=spec.fold)) for kind in _TEACHERS}
     if preset.robustness:
         test = model_data("student", spec.dataset, models, fold=spec.fold).test
@@ -413,8 +417,10 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     todo = [s for s in specs if s not in records]
     first = [s for s in specs if s.method == "scratch"]
     rest = [s for s in specs if s.method != "scratch"]
-    # (data set, fold, seed) whose remaining distillation runs need teachers, in sweep order.
-    pairs = list(dict.fromkeys((s.dataset, s.fold, s.seed) for s in rest if s in todo))
+    # (data set, fold, teacher seed) whose remaining distillation runs need teachers, in sweep order;
+    # with a fixed teacher seed the teachers of a split are trained once for every student seed.
+    models = preset.models_preset()
+    pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(models, s.seed)) for s in rest if s in todo))
     if client is not None and todo:
         threads = _cluster_threads(client, cache)
         results = functools.partial(_cluster_results, client)
@@ -429,10 +435,14 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
                    (preset, kind, dataset, seed, cache, threads), {"fold": fold})
               for kind in _TEACHERS for dataset, fold, seed in pairs]
     phase1 += [_run_job(preset, s, run_kwargs) for s in first if s in todo]
-    phase2 = [_run_job(preset, s, run_kwargs) for s in rest if s in todo]
+    # Phase 2: every distillation run that needs no other run; phase 3: those that take a value from
+    # another run of the same split and seed (the mean-alpha control reads mGLW-KD's alpha), so that
+    # parallel jobs never train that source student twice.
+    phase2 = [_run_job(preset, s, run_kwargs) for s in rest if s in todo and not method(s.method).alpha_from]
+    phase3 = [_run_job(preset, s, run_kwargs) for s in rest if s in todo and method(s.method).alpha_from]
     with tqdm(total=len(specs), desc=f"runs ({preset.name})", disable=not progress) as bar:
         bar.update(len(records))
-        for phase in (phase1, phase2):
+        for phase in (phase1, phase2, phase3):
             for job, record in results(phase) if phase else ():
                 if job.spec is None:
                     continue

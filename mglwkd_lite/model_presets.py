@@ -52,6 +52,10 @@ class ModelsPreset:
         Seeded, class-stratified share of the training windows used (val and test are always
         whole). The same subset, in the same order, is used by every model of a preset, so cached
         teacher outputs line up with the student's training windows.
+    teacher_seed : int, optional
+        ``None``: a student trained with seed ``s`` distils from teachers trained with seed ``s``.
+        An int: every student distils from the teachers trained with this seed, so the teachers of a
+        split are trained once and the students' seeds vary alone (the fold sweep uses 0).
 
     Notes
     -----
@@ -72,6 +76,7 @@ class ModelsPreset:
     pi_percentiles: tuple[float, float] = (0.1, 99.9)
     pi_min_persistence: float = 0.002
     pi_sigma_px: float | None = 1.0
+    teacher_seed: int | None = None
 
     @classmethod
     def from_recipe(cls, name: str, **changes: Any) -> "ModelsPreset":

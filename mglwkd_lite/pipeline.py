@@ -51,6 +51,7 @@ __all__ = [
     "model_data",
     "train_or_load",
     "teacher_outputs",
+    "teacher_seed",
     "save_trained_record",
     "Distilled",
     "teacher_summary",
@@ -196,9 +197,28 @@ def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
                        test_set=data.test, cache_dir=cache_dir, progress=progress, retrain=retrain)
 
 
+def teacher_seed(preset: str | ModelsPreset, seed: int) -> int:
+    """The seed of the teachers a student trained with ``seed`` distils from.
+
+    Parameters
+    ----------
+    preset : str or ModelsPreset
+    seed : int
+        The student's seed.
+
+    Returns
+    -------
+    int
+        ``preset.teacher_seed`` when the preset fixes one (teachers trained once per split), else ``seed``.
+    """
+    fixed = ModelsPreset.preset(preset).teacher_seed
+    return seed if fixed is None else int(fixed)
+
+
 def _trained_teacher(kind: str, dataset: str, preset: str | ModelsPreset, seed: int, cache_dir: str | Path | None,
                      progress: bool, feature_dtype: str = "float32",
                      fold: int | None = None) -> tuple[Trained, dict[str, np.ndarray]]:
+    seed = teacher_seed(preset, seed)
     trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
     data = model_data(kind, dataset, preset, cache_dir, fold)
     return trained, cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)

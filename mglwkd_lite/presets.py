@@ -110,12 +110,17 @@ class Sweep:
         Training seeds.
     folds : tuple of int or None
         Subject folds (:func:`mglwkd_lite.data.subject_folds`); None: the standard split only.
+    teacher_seed : int or None
+        None: each seed trains its own teachers; an int: the teachers of a split are trained once,
+        with this seed, and every student seed distils from them
+        (:attr:`mglwkd_lite.pipeline.ModelsPreset.teacher_seed`).
     """
 
     datasets: tuple[str, ...]
     methods: tuple[str, ...] | str
     seeds: tuple[int, ...]
     folds: tuple[int, ...] | None = None
+    teacher_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +167,10 @@ PRESETS: dict[str, Preset] = {
         Preset("group", "full", "group", None, RECIPES["group"].summary),
         Preset("paper", "full", "full", Sweep(("hapt", "spsw"), ALL_METHODS, (0, 1, 2)),
                "the results table: both data sets, every method, seeds 0-2, the full models"),
-        Preset("folds", "full", "full", Sweep(("hapt", "spsw"), FOLD_METHODS, (0, 1), folds=(0, 1, 2, 3, 4)),
-               "subject folds: both data sets, folds 0-4, seeds 0-1, scratch, KD and mGLW-KD, the full models"),
+        Preset("folds", "full", "full", Sweep(("hapt", "spsw"), FOLD_METHODS, (0, 1), folds=(0, 1, 2, 3, 4),
+                                          teacher_seed=0),
+               "subject folds: both data sets, folds 0-4, students seeds 0-1 (teachers once per fold, seed 0), "
+               "scratch, KD and mGLW-KD, the full models"),
     )
 }
 """Every preset name and what it means for data, models and sweep."""

@@ -57,7 +57,7 @@ def test_folds_sweep():
     assert folds.datasets == ("hapt", "spsw") and folds.folds == (0, 1, 2, 3, 4) and folds.seeds == (0, 1)
     assert folds.methods == ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "mglwkd",
                              "kd_two_mean_alpha")
-    assert folds.models_preset() == ModelsPreset.full()
+    assert folds.models_preset() == ModelsPreset.full(teacher_seed=0)  # teachers once per fold
     specs = run_specs(folds)
     assert len(specs) == 2 * 5 * 2 * 7 and specs[0] == RunSpec("hapt", "scratch", 0, 0)
     spec = RunSpec("spsw", "mglwkd", 1, 3)
@@ -68,7 +68,7 @@ def test_folds_sweep():
         {"__type__": "RunSpec", "dataset": "hapt", "method": "scratch", "seed": 0})
     # the mean-alpha control's key follows the key of the run its alpha comes from
     mean = RunSpec("hapt", "kd_two_mean_alpha", 0, 0)
-    other = dataclasses.replace(folds, models=dataclasses.replace(ModelsPreset.full(), student=(16, 2)))
+    other = dataclasses.replace(folds, models=dataclasses.replace(folds.models_preset(), student=(16, 2)))
     assert run_key(folds, mean) != run_key(other, mean)
 
 
@@ -192,3 +192,18 @@ def test_the_archived_sweep_is_shown_until_the_new_one_exists(tmp_path):
     old.parent.mkdir(parents=True)
     old.write_text("{}")
     assert shown_sweep(tmp_path) == ARCHIVED_PAPER
+
+
+def test_a_fixed_teacher_seed_trains_the_teachers_of_a_split_once(tmp_path):
+    """The fold sweep trains its teachers once per split: students of seeds 0 and 1 distil from the
+    same teachers (seed 0); without a fixed teacher seed each student seed has its own teachers."""
+    fixed = ExperimentPreset("tiny_fixed", ("hapt",), ("kd_signal",), (0, 1),
+                             dataclasses.replace(TINY, teacher_seed=0))
+    records = run_all(fixed, results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", progress=False)
+    keys = [r["teachers"]["signal_teacher"]["key"] for r in records]
+    assert len(records) == 2 and keys[0] == keys[1]
+    assert [r["spec"]["seed"] for r in records] == [0, 1]
+    assert experiment_preset("folds").models_preset().teacher_seed == 0
+    own = ExperimentPreset("tiny_own", ("hapt",), ("kd_signal",), (1,), TINY)
+    rec = run_all(own, results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", progress=False)[0]
+    assert rec["teachers"]["signal_teacher"]["key"] != keys[1]
