@@ -1,25 +1,39 @@
-"""The paper's claims beside what the run records measured: paired differences and verdicts.
+"""The paper's claims judged on the run records: paired differences, intervals and verdicts.
 
-Each claim reads "method a beats method b" on a test metric. The runs of one data set are paired
-by seed; the per-seed differences give a mean, a spread and a count of seeds won, and a simple rule
-turns them into a verdict (:func:`verdict`). Everything here reads the frame of
-:func:`mglwkd_lite.report.results.load_runs` (one row per run: dataset, method, seed and metrics in
-[0, 1]) and nothing else, so this module can be replaced as a whole.
+Each claim reads "method a beats method b" on a test metric (accuracy and macro F1 are judged
+separately). The runs of a data set are paired by ``(fold, seed)``: both methods trained on the same
+subjects, from the same teachers, with the same seed. :func:`mglwkd_lite.stats.paired_comparison`
+turns the paired differences into a mean, a 95 % interval and a verdict by the rule fixed in
+:mod:`mglwkd_lite.stats` (margin and minimum number of pairs set before any fold was run).
+
+The interval's correction for overlapping training sets depends on the design of the records:
+subject folds (the ``folds`` sweep) use the ratio of test to training subjects of a fold
+(:func:`holdout_ratio`); runs on one fixed split that differ only by seed use the plain paired t
+interval (ratio 0), which speaks of that split only.
+
+The "best single teacher" comparator is chosen on **validation** scores (mean over the paired runs),
+never on test. Everything here reads the frame of :func:`mglwkd_lite.report.results.load_runs` (one
+row per run: dataset, method, seed, fold when present, test and validation metrics in [0, 1]).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
 import numpy as np
 import pandas as pd
 
+from .data import subject_folds
+from .stats import MARGIN, PairedComparison, format_comparison, paired_comparison
+
 __all__ = [
     "CLAIMS",
-    "paired_difference",
-    "verdict",
-    "format_difference",
+    "METHOD_NAMES",
+    "method_name",
+    "holdout_ratio",
+    "paired_scores",
     "best_single_teacher",
+    "compare",
     "claims_table",
     "headline",
 ]
@@ -32,121 +46,150 @@ CLAIMS: tuple[tuple[str, str, str, str], ...] = (
      "the workspace adds over plain two-teacher KD"),
     ("mGLW-KD beats two-teacher KD with averaged weights", "mglwkd", "kd_two_avg",
      "the dynamic, workspace-based weighting adds over a plain average"),
+    ("mGLW-KD beats two-teacher KD at the mean weight mGLW-KD used", "mglwkd", "kd_two_mean_alpha",
+     "the control: does the per-batch coefficient add over its own average?"),
     ("The working memory (3 iterations, GRU) helps", "mglwkd", "mglwkd_one_iter", "ablation"),
     ("The dynamic coefficient helps", "mglwkd", "mglwkd_fixed_alpha", "ablation"),
     ("The alignment loss helps", "mglwkd", "mglwkd_no_align", "ablation"),
 )
-"""(claim, method a, method b, why it matters): each claim reads "a beats b" on test accuracy."""
+"""(claim, method a, method b, why it matters): each claim reads "a beats b"."""
 
-_NO_DATA: dict[str, Any] = {"seeds": 0, "mean": np.nan, "std": np.nan, "wins": 0}
+METHOD_NAMES: dict[str, str] = {
+    "scratch": "student from scratch",
+    "kd_signal": "KD, signal teacher",
+    "kd_pi": "KD, PI teacher",
+    "kd_two_fixed": "two-teacher KD, 0.7 PI / 0.3 signal",
+    "kd_two_avg": "two-teacher KD, averaged",
+    "kd_two_mean_alpha": "two-teacher KD at mGLW-KD's mean weight",
+    "sp": "SP feature distillation",
+    "at": "AT feature distillation",
+    "mglwkd": "mGLW-KD",
+    "mglwkd_anneal": "mGLW-KD, annealed",
+    "mglwkd_one_iter": "mGLW-KD, one iteration",
+    "mglwkd_fixed_alpha": "mGLW-KD, fixed coefficient",
+    "mglwkd_no_align": "mGLW-KD, no alignment loss",
+    "mglwkd_alpha_swapped": "mGLW-KD, coefficient swapped",
+    "mglwkd_no_residual": "mGLW-KD, no residual head",
+}
+"""Readable names of the methods (tables and figures never show code slugs)."""
 
 
-def paired_difference(df: pd.DataFrame, a: str, b: str, dataset: str, metric: str = "accuracy") -> dict[str, Any]:
-    """Per-seed difference ``a - b`` of a test metric (points), paired by seed.
+def method_name(method: str) -> str:
+    """The readable name of a method (the slug itself when it has none)."""
+    return METHOD_NAMES.get(method, method)
+
+
+def holdout_ratio(dataset: str, folded: bool) -> float:
+    """``n_test / n_train`` (subjects) of the Nadeau-Bengio correction.
+
+    Parameters
+    ----------
+    dataset : str
+    folded : bool
+        True for runs on the subject folds; False for runs on one fixed split (ratio 0: plain t).
+
+    Returns
+    -------
+    float
+    """
+    if not folded:
+        return 0.0
+    folds = subject_folds(dataset)
+    n_subjects = sum(len(test) for test, _ in folds)
+    test = np.mean([len(t) for t, _ in folds])
+    train = np.mean([n_subjects - len(t) - len(v) for t, v in folds])
+    return float(test / train)
+
+
+def _pair_key(df: pd.DataFrame) -> pd.Series:
+    fold = df["fold"] if "fold" in df else pd.Series(np.nan, index=df.index)
+    return pd.Series(list(zip(fold.fillna(-1).astype(int), df["seed"].astype(int))), index=df.index)
+
+
+def paired_scores(df: pd.DataFrame, dataset: str, method: str, metric: str) -> dict[tuple[int, int], float]:
+    """``{(fold, seed): score}`` of one method on one data set (fold -1: the standard split)."""
+    sub = df[(df["dataset"] == dataset) & (df["method"] == method)]
+    return dict(zip(_pair_key(sub), sub[metric].astype(float)))
+
+
+def best_single_teacher(df: pd.DataFrame, dataset: str, metric: str = "accuracy") -> str | None:
+    """The single-teacher KD method with the higher mean **validation** score.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        One row per run.
-    a, b : str
-        Methods.
     dataset : str
-    metric : str
-
-    Returns
-    -------
-    dict
-        ``{"mean", "std", "seeds", "wins"}`` where ``wins`` counts the seeds with ``a > b``;
-        ``seeds == 0`` when the two methods share no seed on that data set.
-    """
-    sub = df[df["dataset"] == dataset].pivot_table(index="seed", columns="method", values=metric)
-    if a not in sub or b not in sub:
-        return dict(_NO_DATA)
-    d = 100 * (sub[a] - sub[b]).dropna()
-    return {"mean": float(d.mean()) if len(d) else np.nan, "std": float(d.std(ddof=1)) if len(d) > 1 else np.nan,
-            "seeds": int(len(d)), "wins": int((d > 0).sum())}
-
-
-def verdict(diff: dict[str, Any]) -> str:
-    """The verdict of a :func:`paired_difference`.
-
-    Parameters
-    ----------
-    diff : dict
-
-    Returns
-    -------
-    str
-        ``holds`` when ``a`` beats ``b`` on every seed (at least 3), ``does not hold`` when the mean
-        difference is <= 0, ``unclear`` otherwise (mixed seeds, or fewer than 3 seeds), ``not run``
-        when the comparison has no data.
-    """
-    if diff["seeds"] == 0:
-        return "not run"
-    if diff["mean"] <= 0:
-        return "does not hold"
-    if diff["seeds"] >= 3 and diff["wins"] == diff["seeds"]:
-        return "holds"
-    return "unclear"
-
-
-def format_difference(diff: dict[str, Any]) -> str:
-    """A :func:`paired_difference` as text: ``+m ± s`` (points), ``+m`` for one seed, ``-`` for none."""
-    if diff["seeds"] == 0:
-        return "-"
-    return f"{diff['mean']:+.2f}" + (f" ± {diff['std']:.2f}" if diff["seeds"] > 1 else "")
-
-
-def best_single_teacher(df: pd.DataFrame, dataset: str, metric: str = "accuracy") -> str | None:
-    """The single-teacher KD method (``kd_signal`` or ``kd_pi``) with the higher mean test metric.
+    metric : {"accuracy", "macro_f1"}
+        Judged on ``val_<metric>``.
 
     Returns
     -------
     str or None
-        None when neither ran on ``dataset``.
+        ``"kd_signal"`` or ``"kd_pi"``; None when neither ran on ``dataset``.
     """
     sub = df[(df["dataset"] == dataset) & df["method"].isin(["kd_signal", "kd_pi"])]
     if sub.empty:
         return None
-    return str(sub.groupby("method")[metric].mean().idxmax())
+    return str(sub.groupby("method")[f"val_{metric}"].mean().idxmax())
 
 
-def claims_table(df: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-    """The paper's claims beside what was measured: one row per claim and data set.
+def compare(df: pd.DataFrame, a: str, b: str, dataset: str, metric: str = "accuracy") -> PairedComparison:
+    """:func:`mglwkd_lite.stats.paired_comparison` of methods ``a`` and ``b`` on one data set.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per run (:func:`mglwkd_lite.report.results.load_runs`).
+    a, b : str
+        Methods.
+    dataset : str
+    metric : {"accuracy", "macro_f1"}
+
+    Returns
+    -------
+    PairedComparison
+    """
+    sub = df[df["dataset"] == dataset]
+    folded = "fold" in sub and sub["fold"].notna().any()
+    return paired_comparison(paired_scores(df, dataset, a, metric), paired_scores(df, dataset, b, metric),
+                             test_train_ratio=holdout_ratio(dataset, bool(folded)))
+
+
+def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+    """Every claim on every data set and metric: paired differences, interval, tests, verdict.
 
     Parameters
     ----------
     df : pandas.DataFrame
         One row per run.
-    metric : str
+    metrics : tuple of str
 
     Returns
     -------
     pandas.DataFrame
-        Columns: claim, dataset, compared, difference (mean +- std over seeds, points), seeds won,
-        verdict (see :func:`verdict`).
+        Columns: claim, dataset, metric, a, b (readable names), n, mean, low, high (points), wins,
+        t_pvalue, wilcoxon_pvalue, difference (text), verdict. Claims whose methods were not run on a
+        data set are left out.
     """
     rows = []
-    for dataset in sorted(df["dataset"].unique()) if not df.empty else []:
-        for claim, a, b, _ in CLAIMS:
-            b_name = best_single_teacher(df, dataset, metric) if b == "best_single" else b
-            diff = paired_difference(df, a, b_name, dataset, metric) if b_name else dict(_NO_DATA)
-            rows.append({"claim": claim, "dataset": dataset, "compared": f"{a} - {b_name or b}",
-                         "difference": format_difference(diff),
-                         "seeds won": f"{diff['wins']}/{diff['seeds']}", "verdict": verdict(diff)})
+    datasets = sorted(df["dataset"].unique()) if not df.empty else []
+    for dataset in datasets:
+        present = set(df.loc[df["dataset"] == dataset, "method"])
+        for metric in metrics:
+            for claim, a, b, _ in CLAIMS:
+                b_name = best_single_teacher(df, dataset, metric) if b == "best_single" else b
+                if b_name is None or not {a, b_name} <= present:
+                    continue
+                c = compare(df, a, b_name, dataset, metric)
+                rows.append({"claim": claim, "dataset": dataset, "metric": metric, "a": method_name(a),
+                             "b": method_name(b_name), **{k: v for k, v in c.as_dict().items()
+                                                           if k not in ("test_train_ratio", "verdict")},
+                             "difference": format_comparison(c), "verdict": c.verdict})
     return pd.DataFrame(rows)
 
 
-_NAMES = {"scratch": "the student from scratch", "mglwkd": "mGLW-KD", "kd_signal": "KD from the signal teacher",
-          "kd_pi": "KD from the PI teacher"}
-
-
 def headline(df: pd.DataFrame, dataset: str = "hapt", metric: str = "accuracy") -> str:
-    """The headline comparison on one data set as Markdown.
-
-    Scratch, the best single-teacher KD and mGLW-KD (mean ± std over seeds), then mGLW-KD's paired
-    differences and their verdicts. Written from the records only, so the results chapter's summary
-    never holds a typed number.
+    """The headline comparison on one data set as Markdown, written from the records only.
 
     Parameters
     ----------
@@ -157,22 +200,25 @@ def headline(df: pd.DataFrame, dataset: str = "hapt", metric: str = "accuracy") 
     Returns
     -------
     str
+        Scratch, the best single-teacher KD (chosen on validation) and mGLW-KD, mean test score over
+        the paired runs, then mGLW-KD's paired differences with their intervals and verdicts.
     """
     sub = df[df["dataset"] == dataset]
     if not {"scratch", "mglwkd"} <= set(sub["method"]):
         return f"*{dataset.upper()}: the scratch and mGLW-KD runs are not on record yet.*"
     best = best_single_teacher(df, dataset, metric)
     methods = ["scratch"] + ([best] if best else []) + ["mglwkd"]
+    label = metric.replace("_", " ")
 
     def score(m: str) -> str:
         values = 100 * sub.loc[sub["method"] == m, metric]
-        spread = f" ± {values.std(ddof=1):.1f}" if len(values) > 1 else ""
-        return f"{_NAMES[m]} {values.mean():.1f}{spread} % ({len(values)} seed{'s' if len(values) != 1 else ''})"
+        return f"{method_name(m)} {values.mean():.1f} % ({len(values)} runs)"
 
-    label = metric.replace("_", " ")
     lines = [f"**{dataset.upper()}**, test {label}: " + ", ".join(score(m) for m in methods) + "."]
     for other in methods[:-1]:
-        diff = paired_difference(df, "mglwkd", other, dataset, metric)
-        lines.append(f"mGLW-KD minus {_NAMES[other]}: {format_difference(diff)} points, higher on "
-                     f"{diff['wins']} of {diff['seeds']} seeds: **{verdict(diff)}**.")
+        c = compare(df, "mglwkd", other, dataset, metric)
+        interval = ("" if not math.isfinite(c.low)
+                    else f", 95 % interval [{c.low:+.2f}, {c.high:+.2f}]")
+        lines.append(f"mGLW-KD minus {method_name(other)}: {c.mean:+.2f} points{interval} over {c.n} paired "
+                     f"runs: **{c.verdict}** (margin {MARGIN:g} point).")
     return " ".join(lines)

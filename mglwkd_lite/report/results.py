@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..claims import method_name
 from ..experiments import ExperimentError, record_paths
+from ..stats import MARGIN
 
 if TYPE_CHECKING:  # the styler module needs jinja2, which only the notebooks need
     from pandas.io.formats.style import Styler
@@ -32,6 +34,9 @@ __all__ = [
     "shown_preset",
     "ARCHIVED_PAPER",
     "shown_sweep",
+    "plot_claims",
+    "verdict_table",
+    "teacher_gaps",
 ]
 
 ARCHIVED_PAPER = "archive/paper_3seeds_v1"
@@ -51,9 +56,10 @@ def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = N
     Returns
     -------
     pandas.DataFrame
-        Columns: preset, dataset, method, seed, accuracy, macro_f1 (test), val_accuracy,
-        val_macro_f1, residual_accuracy, residual_macro_f1 (NaN where the method has no workspace),
-        train_seconds.
+        Columns: preset, dataset, method, seed, fold (when the records have one), accuracy, macro_f1
+        (test), val_accuracy, val_macro_f1, residual_accuracy, residual_macro_f1 (NaN where the method
+        has no workspace), train_seconds, best_test_accuracy, best_test_macro_f1 (optimistic; NaN
+        where not recorded).
 
     Raises
     ------
@@ -71,6 +77,10 @@ def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = N
                 "residual_accuracy": (rec["residual"] or {}).get("test", {}).get("accuracy", np.nan),
                 "residual_macro_f1": (rec["residual"] or {}).get("test", {}).get("macro_f1", np.nan),
                 "train_seconds": rec["timings"].get("train_seconds"),
+                # The best test score over epochs (optimistic: it looks at the test subjects); only in
+                # records written since it was recorded, NaN in the archived sweep.
+                "best_test_accuracy": (rec.get("best_test") or {}).get("accuracy", np.nan),
+                "best_test_macro_f1": (rec.get("best_test") or {}).get("macro_f1", np.nan),
             })
         except (KeyError, TypeError, json.JSONDecodeError) as err:
             raise ExperimentError(f"{path}: not a run record ({type(err).__name__}: {err})") from err
@@ -288,3 +298,103 @@ def shown_sweep(results_dir: str | os.PathLike = "results",
     if record_paths(results_dir, ARCHIVED_PAPER):
         return ARCHIVED_PAPER
     return "quick"
+
+
+def plot_claims(claims: pd.DataFrame, margin: float = MARGIN) -> Figure:
+    """The answer at a glance: each claim's mean paired difference and its 95 % interval.
+
+    One row per claim, one panel per metric, one marker per data set; a line at 0 and one at the
+    margin of the verdict rule (:mod:`mglwkd_lite.stats`). An interval wholly right of 0: the claim
+    holds; wholly left of the margin: it does not; otherwise unclear.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        :func:`mglwkd_lite.claims.claims_table`.
+    margin : float
+        The smallest gain that counts, in points.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    metrics = list(dict.fromkeys(claims["metric"])) if not claims.empty else ["accuracy"]
+    labels = list(dict.fromkeys(claims["a"] + " vs " + claims["b"])) if not claims.empty else []
+    datasets = sorted(claims["dataset"].unique()) if not claims.empty else []
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 0.55 * max(len(labels), 2) + 1.4),
+                             sharey=True, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        ax.axvline(0.0, color="0.3", lw=1)
+        ax.axvline(margin, color="tab:red", lw=1, ls="--", label=f"margin (+{margin:g})")
+        for j, dataset in enumerate(datasets):
+            sub = claims[(claims["metric"] == metric) & (claims["dataset"] == dataset)]
+            y = np.array([labels.index(f"{a} vs {b}") for a, b in zip(sub["a"], sub["b"])], dtype=float)
+            y += 0.18 * (j - (len(datasets) - 1) / 2)
+            low = np.where(np.isfinite(sub["low"]), sub["low"], sub["mean"])
+            high = np.where(np.isfinite(sub["high"]), sub["high"], sub["mean"])
+            ax.errorbar(sub["mean"], y, xerr=[sub["mean"] - low, high - sub["mean"]], fmt="o", capsize=3,
+                        label=f"{dataset.upper()}")
+        ax.set_title(f"test {metric.replace('_', ' ')}: difference (points)")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].invert_yaxis()  # the axes share y: invert once, the first claim on top
+    axes[0][-1].legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
+    """Claims as rows, (data set, metric) as columns: ``difference [interval] (wins) -> verdict``.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        :func:`mglwkd_lite.claims.claims_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if claims.empty:
+        return pd.DataFrame()
+    cell = claims["difference"] + ": " + claims["verdict"]
+    out = claims.assign(cell=cell, comparison=claims["a"] + " vs " + claims["b"]).pivot_table(
+        index="comparison", columns=["dataset", "metric"], values="cell", aggfunc="first", sort=False)
+    return out.fillna("not run")
+
+
+def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.DataFrame) -> pd.DataFrame:
+    """Each teacher's test score minus the scratch student's, per data set (points, means over runs).
+
+    A teacher can only pass on what it knows beyond its student: a negative gap leaves distillation
+    little to work with.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    preset : str, optional
+        The sweep (folder under ``results_dir``).
+    runs : pandas.DataFrame
+        :func:`load_runs` of the same sweep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (dataset, teacher) with ``<metric>_teacher``, ``<metric>_scratch`` and
+        ``<metric>_gap`` for accuracy and macro F1.
+    """
+    teachers = teacher_summary(results_dir, preset)
+    if teachers.empty:
+        return pd.DataFrame()
+    scratch = 100 * runs[runs["method"] == "scratch"].groupby("dataset")[["accuracy", "macro_f1"]].mean()
+    rows = {}
+    for (dataset, kind), row in teachers.iterrows():
+        if dataset not in scratch.index:
+            continue
+        out = {}
+        for m in ("accuracy", "macro_f1"):
+            out[f"{m}_teacher"] = row[f"{m}_mean"]
+            out[f"{m}_scratch"] = scratch.loc[dataset, m]
+            out[f"{m}_gap"] = row[f"{m}_mean"] - scratch.loc[dataset, m]
+        rows[(dataset, kind.replace("_", " "))] = out
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["dataset", "teacher"])
