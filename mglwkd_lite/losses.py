@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .workspace import kts_as_kis
+from .workspace import entropy_ratio, kts_as_kis
 
 __all__ = [
     "DistillError",
@@ -26,6 +26,8 @@ __all__ = [
     "at_loss",
     "kis_distances",
     "align_loss",
+    "kis_entropy_loss",
+    "KD_REDUCTIONS",
     "dynamic_alpha",
 ]
 
@@ -35,6 +37,12 @@ ALPHA_CAP = 0.8
 """Highest value of the dynamic coefficient."""
 STD_TEMPERATURE = 0.5
 """Temperature applied to standardised logits in KD (the group's ``2 * logits / std``)."""
+
+
+KD_REDUCTIONS = ("class_mean", "window")
+"""How the KD term's KL is averaged: ``"class_mean"`` over windows *and* classes, as the group's
+``nn.KLDivLoss()`` (reduction ``"mean"``) does, i.e. the per-window KL divided by the class count;
+``"window"`` the KL per window (``batchmean``)."""
 
 
 class DistillError(ValueError):
@@ -79,7 +87,7 @@ def ce_loss(logits: torch.Tensor, y: torch.Tensor, standardise: bool = False) ->
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0,
-            standardise: bool = False) -> torch.Tensor:
+            standardise: bool = False, reduction: str = "window") -> torch.Tensor:
     """Hinton KD: ``T^2 KL(softmax(t / T) || softmax(s / T))``, mean over the batch.
 
     Parameters
@@ -92,12 +100,18 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
         The group's logit standardisation: each logit vector is divided by its own std and the
         softmax taken at :data:`STD_TEMPERATURE` (``2 * logits / std``), while the factor stays
         ``T^2`` (16 at ``T = 4``), as in ``TDA_KD/train_ad.py``.
+    reduction : {"window", "class_mean"}
+        ``"window"``: the KL per window, averaged over the batch (``batchmean``); ``"class_mean"``:
+        also divided by the number of classes, as the group's ``nn.KLDivLoss()`` (see
+        :data:`KD_REDUCTIONS`).
 
     Returns
     -------
     torch.Tensor
         A scalar.
     """
+    if reduction not in KD_REDUCTIONS:
+        raise DistillError(f"unknown KD reduction {reduction!r}; known: {list(KD_REDUCTIONS)}")
     if student_logits.shape != teacher_logits.shape:
         raise DistillError(f"KD needs logits of one shape, got {tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
     t = float(temperature)
@@ -108,7 +122,8 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
         s, q = student_logits / t, teacher_logits / t
     log_p_s = F.log_softmax(s, dim=1)
     log_p_t = F.log_softmax(q, dim=1)
-    return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * t * t
+    kl = F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * t * t
+    return kl / student_logits.shape[1] if reduction == "class_mean" else kl
 
 
 def sp_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
@@ -202,6 +217,27 @@ def align_loss(kts: torch.Tensor, kis: Sequence[torch.Tensor]) -> torch.Tensor:
         A scalar.
     """
     return kis_distances(kts, [k.detach() for k in kis]).sum()
+
+
+def kis_entropy_loss(kis: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Mean entropy of the teachers' KIS relative to uniform (1 = uniform), with its gradient.
+
+    Minimising it rewards slots that claim tokens, the opposite of the flat maps the workspace
+    otherwise settles in (an optional term; the paper has none).
+
+    Parameters
+    ----------
+    kis : sequence of torch.Tensor
+        ``(N, K, L)`` each, every column a distribution over the ``K`` slots.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar in ``[0, 1]``.
+    """
+    if len(kis) < 1:
+        raise DistillError("the KIS entropy needs at least one KIS")
+    return torch.stack([entropy_ratio(k, dim=1) for k in kis]).mean()
 
 
 def dynamic_alpha(kts: torch.Tensor, kis: Sequence[torch.Tensor], floor: float = ALPHA_FLOOR,

@@ -95,6 +95,12 @@ class WorkspaceConfig:
         Dropout in the MLPs and the transfer attention (0.1).
     slot_momentum : float
         EMA momentum of :attr:`GlobalWorkspace.slot_mean` (the slots used without teachers).
+    attn_temperature : float
+        Temperature of the slot-attention softmax: the logits ``q k^T / sqrt(D)`` are divided by it.
+        1.0 is the paper's (and slot attention's) ``1 / sqrt(D)`` scaling. At 1.0 the logits of the
+        learned slots spread by about 0.3 over the slots, the near-uniform attention gives every slot
+        nearly the same update, and after one GRU step the slots coincide (cosine 0.999): every KIS
+        is uniform. A lower temperature keeps the slots competing for the tokens (see the book).
     """
 
     num_slots: int = 5
@@ -104,6 +110,7 @@ class WorkspaceConfig:
     mlp_hidden: int = 100
     dropout: float = 0.1
     slot_momentum: float = 0.05
+    attn_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("num_slots", "num_heads", "num_iters", "mlp_hidden"):
@@ -113,6 +120,8 @@ class WorkspaceConfig:
             raise WorkspaceError(f"WorkspaceConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if not 0.0 < self.slot_momentum <= 1.0:
             raise WorkspaceError(f"WorkspaceConfig.slot_momentum must be in (0, 1], got {self.slot_momentum!r}")
+        if not self.attn_temperature > 0.0:
+            raise WorkspaceError(f"WorkspaceConfig.attn_temperature must be > 0, got {self.attn_temperature!r}")
 
 
 def token_shape(feature_shape: Sequence[int]) -> tuple[int, int]:
@@ -213,11 +222,13 @@ class SlotAttention(nn.Module):
         Number of teachers whose tokens are bound (2 in mGLW-KD).
     num_slots, num_iters, working_memory, mlp_hidden, dropout
         See :class:`WorkspaceConfig`.
+    temperature : float
+        :attr:`WorkspaceConfig.attn_temperature` (1.0: the plain ``1 / sqrt(D)`` scaling).
 
     Notes
     -----
     One iteration, for slots ``S`` ``(N, K, D)`` and teacher ``t`` with tokens ``X_t`` ``(N, L, D)``:
-    ``A_t = softmax_K(q(LN(S)) k_t(LN(X_t))^T / sqrt(D))`` ``(N, K, L)``;
+    ``A_t = softmax_K(q(LN(S)) k_t(LN(X_t))^T / (tau sqrt(D)))`` ``(N, K, L)`` (``tau`` the temperature);
     ``U_t = (A_t / sum_L A_t) v_t(LN(X_t))`` ``(N, K, D)``; ``U = mean_t U_t``;
     ``S <- GRU(U, S)`` then ``S <- S + MLP(LN(S))``. Before the last iteration the slots are detached
     and the initial slots re-attached with a straight-through term (``S.detach() + S0 - S0.detach()``,
@@ -227,7 +238,8 @@ class SlotAttention(nn.Module):
     """
 
     def __init__(self, dim: int, num_sources: int = 2, num_slots: int = 5, num_iters: int = 3,
-                 working_memory: bool = True, mlp_hidden: int = 100, dropout: float = 0.1) -> None:
+                 working_memory: bool = True, mlp_hidden: int = 100, dropout: float = 0.1,
+                 temperature: float = 1.0) -> None:
         super().__init__()
         if num_sources < 1 or num_slots < 1 or num_iters < 1:
             raise WorkspaceError(
@@ -244,7 +256,9 @@ class SlotAttention(nn.Module):
         self.gru = nn.GRUCell(dim, dim) if working_memory else None
         self.norm_mlp = nn.LayerNorm(dim)
         self.mlp = _mlp(dim, mlp_hidden, dim, dropout)
-        self.scale = dim ** -0.5
+        if not temperature > 0.0:
+            raise WorkspaceError(f"temperature must be > 0, got {temperature!r}")
+        self.scale = dim ** -0.5 / float(temperature)
 
     def forward(self, sources: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Refine the slots on the teachers' tokens.
@@ -458,7 +472,7 @@ class GlobalWorkspace(nn.Module):
         )
         self.student_pre = Preprocess(student_shape, self.tokens, self.dim, cfg.mlp_hidden, cfg.dropout)
         self.binding = SlotAttention(self.dim, len(teacher_shapes), cfg.num_slots, cfg.num_iters,
-                                     cfg.working_memory, cfg.mlp_hidden, cfg.dropout)
+                                     cfg.working_memory, cfg.mlp_hidden, cfg.dropout, cfg.attn_temperature)
         self.transfer = CrossAttention(self.dim, cfg.num_heads, cfg.dropout)
         self.register_buffer("slot_mean", self.binding.slots.detach().clone())
 

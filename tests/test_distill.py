@@ -169,6 +169,8 @@ def test_every_results_table_row_is_a_method():
     assert D.method("mglwkd").alpha == "dynamic" and D.method("mglwkd").weight("align") > 0
     assert D.method("mglwkd_no_align").weight("align") == 0
     assert D.method("mglwkd_one_iter").workspace.num_iters == 1
+    for name in ("mglwkd", "mglwkd_one_iter", "mglwkd_no_residual"):  # the slot temperature that keeps KIS sharp
+        assert D.method(name).workspace.attn_temperature == D.SLOT_TEMPERATURE == 0.05
     assert not D.method("mglwkd_one_iter").workspace.working_memory
     assert D.method("mglwkd_anneal").anneal and not D.method("mglwkd").anneal
     assert D.method("mglwkd", temperature=2.0).temperature == 2.0
@@ -314,6 +316,8 @@ def test_tables_and_figures():
     assert list(methods.index) == list(D.METHODS)
     assert methods.loc["kd_two_fixed", "alpha (signal KD weight)"] == "0.3"
     assert methods.loc["mglwkd", "alpha (signal KD weight)"] == "dynamic [0.2, 0.8]"
+    assert methods.loc["kd_signal", "KD reduction"] == "windows and classes" and methods.loc["sp", "KD reduction"] == "-"
+    assert methods.loc["mglwkd", "workspace"].endswith("slot temperature 0.05")
 
     rng = np.random.default_rng(0)
     kis = rng.dirichlet(np.ones(5), size=(6, 2, 8)).transpose(0, 1, 3, 2)  # (n, 2, K, L), columns sum to 1
@@ -373,3 +377,33 @@ def test_distillation_trains_with_the_presets_thread_count(tmp_path):
 
     assert threads(kept) == 1 and threads(changed) == 2
     assert kept.trained.key != changed.trained.key
+
+
+def test_kd_reduction_class_mean_as_the_groups_kldivloss():
+    s, t = torch.randn(5, 6) * 3, torch.randn(5, 6)
+    per_window = L.kd_loss(s, t, 4.0, standardise=True, reduction="window")
+    # nn.KLDivLoss() (reduction "mean") averages over windows and classes: the sum over 5 x 6 entries
+    ref = torch.nn.functional.kl_div(torch.log_softmax(2 * s / s.std(1, keepdim=True), 1),
+                                     torch.softmax(2 * t / t.std(1, keepdim=True), 1), reduction="sum") / 30 * 16
+    grouped = L.kd_loss(s, t, 4.0, standardise=True, reduction="class_mean")
+    assert float(grouped) == pytest.approx(float(ref), rel=1e-5)
+    assert float(grouped) == pytest.approx(float(per_window) / 6, rel=1e-6)
+    assert D.method("kd_signal").kd_reduction == "class_mean" == D.DistillConfig("x").kd_reduction
+    with pytest.raises(D.DistillError, match="reduction"):
+        L.kd_loss(s, t, reduction="sum")
+    with pytest.raises(D.DistillError, match="kd_reduction"):
+        D.DistillConfig("x", kd_reduction="sum")
+
+
+def test_kis_entropy_term_is_one_on_uniform_maps_and_needs_a_workspace():
+    uniform = torch.full((2, 5, 4), 0.2)
+    assert float(L.kis_entropy_loss([uniform, uniform])) == pytest.approx(1.0)
+    sharp = _dist(2, 5, 4).mul(20).softmax(1).requires_grad_(True)
+    value = L.kis_entropy_loss([sharp])
+    assert float(value) < 1.0
+    value.backward()
+    assert sharp.grad is not None and sharp.grad.abs().sum() > 0  # unlike the alignment, it trains the KIS
+    with pytest.raises(D.DistillError, match="need a workspace"):
+        D.DistillConfig("x", (("kis_entropy", 1.0),))
+    cfg = D.method("mglwkd", weights=D.method("mglwkd").weights + (("kis_entropy", 1.0),))
+    assert "kis_entropy" in cfg.active

@@ -15,6 +15,7 @@ from mglwkd_lite.workspace import (
     WorkspaceConfig,
     WorkspaceError,
     common_shape,
+    entropy_ratio,
     kts_as_kis,
     token_shape,
 )
@@ -171,3 +172,22 @@ def test_shape_table():
     assert table.loc["enhanced student features", "shape"] == "2 x 64 x 32"
     n = sum(p.numel() for p in GlobalWorkspace([(192, 32), (64, 8, 8)], (64, 32)).parameters())
     assert table.loc["workspace parameters", "shape"] == f"{n:,}"
+
+
+def test_attention_temperature_sharpens_the_kis_and_defaults_to_the_papers_scaling():
+    assert WorkspaceConfig().attn_temperature == 1.0
+    sources = [torch.randn(4, 7, 12), torch.randn(4, 9, 12)]
+    entropies = []
+    for temp in (1.0, 0.1):
+        torch.manual_seed(1)
+        sa = SlotAttention(dim=12, num_slots=4, num_iters=3, mlp_hidden=16, dropout=0.0, temperature=temp)
+        assert sa.scale == pytest.approx(12 ** -0.5 / temp)
+        _, attn = sa(sources)
+        entropies.append(float(entropy_ratio(attn[0].detach(), dim=1)))
+    assert entropies[1] < entropies[0]  # same weights, only the temperature differs
+    ws = GlobalWorkspace([(48, 32), (16, 8, 8)], (16, 32), WorkspaceConfig(attn_temperature=0.25))
+    assert ws.binding.scale == pytest.approx(32 ** -0.5 / 0.25)
+    with pytest.raises(WorkspaceError, match="attn_temperature"):
+        WorkspaceConfig(attn_temperature=0.0)
+    with pytest.raises(WorkspaceError, match="temperature"):
+        SlotAttention(dim=12, temperature=-1.0)

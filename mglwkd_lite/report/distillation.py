@@ -34,7 +34,8 @@ def methods_table(methods: Mapping[str, DistillConfig] | None = None) -> pd.Data
     -------
     pandas.DataFrame
         Indexed by method: loss, alpha (signal KD weight), logit std (the group's logit
-        standardisation), workspace, residual, anneal.
+        standardisation), KD reduction (KL averaged over windows and classes, or per window),
+        workspace (with its slot-attention temperature), residual, anneal.
     """
     rows = []
     for name, cfg in (methods or METHODS).items():
@@ -44,12 +45,20 @@ def methods_table(methods: Mapping[str, DistillConfig] | None = None) -> pd.Data
             "loss": " + ".join(f"{w:g} {n}" for n, w in cfg.weights if w > 0),
             "alpha (signal KD weight)": _alpha_text(cfg),
             "logit std": "yes" if cfg.logit_std else "-",
+            "KD reduction": _kd_reduction_text(cfg),
             "workspace": "-" if ws is None else (f"{ws.num_slots} slots, {ws.num_iters} iter, "
-                                                 f"{'GRU' if ws.working_memory else 'no'} memory"),
+                                                 f"{'GRU' if ws.working_memory else 'no'} memory, "
+                                                 f"slot temperature {ws.attn_temperature:g}"),
             "residual": "yes" if cfg.residual else "-",
             "anneal": "yes" if cfg.anneal else "-",
         })
     return pd.DataFrame(rows).set_index("method")
+
+
+def _kd_reduction_text(cfg: DistillConfig) -> str:
+    if not any(n.startswith("kd_") for n in cfg.active):
+        return "-"
+    return "windows and classes" if cfg.kd_reduction == "class_mean" else "per window"
 
 
 def _alpha_text(cfg: DistillConfig) -> str:
