@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from ..claims import method_name
 from ..experiments import ExperimentError, record_paths
-from ..stats import MARGIN
+from ..stats import MARGIN, MIN_PAIRS
 
 if TYPE_CHECKING:  # the styler module needs jinja2, which only the notebooks need
     from pandas.io.formats.style import Styler
@@ -289,10 +289,19 @@ def shown_sweep(results_dir: str | os.PathLike = "results",
     Returns
     -------
     str
-        ``"paper"`` once the current code's paper sweep holds every ``required`` method on HAPT;
-        else :data:`ARCHIVED_PAPER` when that folder holds records; else ``"quick"``. Pass it as the
-        ``preset`` of :func:`load_runs`, :func:`robustness_table` and :func:`teacher_summary`.
+        ``"folds"`` once the subject-fold sweep holds every ``required`` method on enough paired runs
+        of HAPT for a verdict (:data:`mglwkd_lite.stats.MIN_PAIRS`); else ``"paper"`` once the current
+        code's paper sweep holds every ``required`` method on HAPT; else :data:`ARCHIVED_PAPER` when
+        that folder holds records; else ``"quick"``. Pass it as the ``preset`` of :func:`load_runs`,
+        :func:`robustness_table` and :func:`teacher_summary`.
     """
+    folds = load_runs(results_dir, "folds")
+    if not folds.empty:
+        hapt = folds[folds["dataset"] == "hapt"]
+        pairs = [set(zip(hapt.loc[hapt["method"] == m, "fold"], hapt.loc[hapt["method"] == m, "seed"]))
+                 for m in required]
+        if pairs and len(set.intersection(*pairs)) >= MIN_PAIRS:
+            return "folds"
     if shown_preset(load_runs(results_dir, "paper"), required) == "paper":
         return "paper"
     if record_paths(results_dir, ARCHIVED_PAPER):
