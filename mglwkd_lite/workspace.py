@@ -9,7 +9,8 @@ module that chains them:
    positional parameters initialised at zero.
 2. :class:`SlotAttention` (knowledge binding and refinement, the paper's Theta): ``K`` learned,
    Xavier-initialised slots query both teachers' tokens; the attention is a softmax over the
-   *slots* (scaled by ``1 / sqrt(D)``), renormalised over the tokens; the two teachers' updates
+   *slots* (scaled by ``1 / sqrt(D)`` and divided by :attr:`WorkspaceConfig.attn_temperature`),
+   renormalised over the tokens; the two teachers' updates
    are averaged and fed through a GRU cell (the working memory); ``n_iters`` iterations, the last
    one on detached slots. Its attention maps are the **knowledge importance scores** (KIS).
 3. :class:`CrossAttention` (knowledge transfer, Omega): multi-head attention with the student's
