@@ -2,7 +2,9 @@
 
 import pytest
 
-from mglwkd_lite.report.checks import BANDS, band_check, band_checks
+from mglwkd_lite.report.checks import (
+    BANDS, MEASURED, PROVISIONAL, band_check, band_checks, band_from, epochs_line, trained_checks,
+)
 
 
 def test_a_score_inside_its_band_prints_a_line_that_does_not_show_the_score():
@@ -21,3 +23,36 @@ def test_bands_come_from_the_registry_by_name(monkeypatch):
         band_check("z", 0.5)
     with pytest.raises(ValueError, match="low <= high"):
         band_check("w", 0.5, (0.6, 0.5))
+
+
+def test_a_band_is_the_measured_range_widened_by_the_margin_and_rounded_outwards():
+    assert band_from([0.8361, 0.8581], margin=0.03) == (0.80, 0.89)
+    assert band_from([0.5], margin=0.0) == (0.5, 0.5)
+    assert band_from([0.01, 0.99], margin=0.03) == (0.0, 1.0)
+
+
+def test_every_band_is_recorded_with_its_measured_values_or_a_reason():
+    for name, band in BANDS.items():
+        assert band[0] <= band[1], name
+        if name in MEASURED:
+            assert band == band_from(MEASURED[name]) and len(MEASURED[name]) >= 2, name
+        else:
+            assert len(PROVISIONAL.get(name, "")) > 20, f"{name}: a band neither measured nor explained"
+
+
+def test_trained_checks_print_the_epochs_and_one_line_per_score(monkeypatch):
+    monkeypatch.setitem(BANDS, "hapt student accuracy", (0.80, 0.92))
+    metrics = {"epochs_run": 6, "test": {"accuracy": 0.88, "macro_f1": 0.87}}
+    assert epochs_line({"hapt student": metrics, "other": {"epochs_run": 5}}) == "epochs run: hapt student 6, other 5"
+    assert trained_checks({"hapt student": metrics}) == (
+        "epochs run: hapt student 6\nhapt student accuracy in [0.80, 0.92]: yes")
+
+    class Trained:  # duck-typed: the metrics of a Trained, or of a Distilled's .trained
+        def __init__(self, m):
+            self.metrics = m
+
+    class Distilled:
+        def __init__(self, m):
+            self.trained = Trained(m)
+
+    assert trained_checks({"hapt student": Distilled(metrics)}) == trained_checks({"hapt student": Trained(metrics)})
