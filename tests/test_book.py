@@ -207,6 +207,7 @@ def _sanitize(text: str) -> str:
         ("run at 2025-11-25 19:33:20", "run at 2026-01-02T08:00:01"),
         ("cache: /tmp/pytest-of-root/pytest-3/cache/pi_ab12.npz", "cache: /tmp/tmpx81k2/pi_cd34.npz"),
         ("elapsed 0:01:23", "elapsed 0:02:05"),
+        ('#T_580ad_row3_col2 { <td id="T_580ad_row0_col1">', '#T_3935b_row3_col2 { <td id="T_3935b_row0_col1">'),
     ],
 )
 def test_sanitizer_removes_volatile_output(here, there):
