@@ -14,6 +14,7 @@ downwards only: a module uses the ones above it in this list, never those below.
 - :mod:`mglwkd_lite.model_presets` -- the models of a preset (``ModelsPreset``)
 - :mod:`mglwkd_lite.records` -- plain-file records of trained models (teachers in run records)
 - :mod:`mglwkd_lite.losses` -- the distillation losses and the dynamic coefficient
+- :mod:`mglwkd_lite.bank` -- the frozen teachers' outputs on the training windows, looked up by batch
 - :mod:`mglwkd_lite.distill` -- distillation methods as configurations, the teacher bank, the objective
 - :mod:`mglwkd_lite.pipeline` -- the cached, preset-driven wiring: train or load, distil or load
 - :mod:`mglwkd_lite.experiments` -- the experiment runner (one record per run, robustness)

@@ -380,7 +380,7 @@ def recording_to_csv(rec: Recordings, index: int, path: str | os.PathLike, t0: f
     Returns
     -------
     pathlib.Path
-        ``path``.
+        The CSV written (``path``), as a device would export it.
 
     Raises
     ------

@@ -147,7 +147,7 @@ class PIConfig:
         Parameters
         ----------
         axis : {"birth", "pers"}
-            The image axis.
+            Birth (columns) or persistence (rows).
 
         Returns
         -------
