@@ -3,6 +3,7 @@ the records (mglwkd_lite.report.results) and the judging of the claims (mglwkd_l
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,14 @@ from mglwkd_lite.pipeline import ModelsPreset
 from mglwkd_lite.presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
 from mglwkd_lite._io import stable_hash
 from mglwkd_lite.checkpoint import code_version
-from mglwkd_lite.report.results import ARCHIVED_PAPER, load_runs, robustness_table, seed_summary, shown_preset, shown_sweep
+from mglwkd_lite.report.results import (ARCHIVED_PAPER, load_runs, paired_runs, robustness_table, seed_summary,
+                                        shown_sweep)
+from mglwkd_lite.stats import MIN_PAIRS
 from mglwkd_lite.train import TrainConfig
 
 TINY = ModelsPreset.quick(train=TrainConfig.quick(epochs=1), train_fraction=0.04)
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 @pytest.fixture(scope="module")
@@ -132,21 +137,18 @@ def test_unreadable_record_names_its_file(tmp_path):
 
 
 def _frame(rows):
-    return pd.DataFrame(rows, columns=["dataset", "method", "seed", "accuracy", "macro_f1"])
+    return pd.DataFrame(rows, columns=["dataset", "method", "fold", "seed", "accuracy", "macro_f1"])
 
 
-def test_paper_sweep_is_shown_once_its_headline_runs_exist():
-    rows = [("hapt", "scratch", 0, 0.9, 0.9)]
-    df = _frame(rows).assign(preset="quick")
-    assert shown_preset(df) == "quick"
-    partial = pd_concat(df, _frame([("hapt", "scratch", 0, 0.9, 0.9)]).assign(preset="paper"))
-    assert shown_preset(partial) == "quick"
-    full = pd_concat(partial, _frame([("hapt", "mglwkd", 0, 0.9, 0.9)]).assign(preset="paper"))
-    assert shown_preset(full) == "paper"
-
-
-def pd_concat(*frames):
-    return pd.concat(frames, ignore_index=True)
+def test_runs_pair_up_only_on_the_same_fold_and_seed():
+    assert paired_runs(_frame([])) == 0
+    df = _frame([("hapt", "scratch", None, 0, 0.9, 0.9)])
+    assert paired_runs(df) == 0  # mGLW-KD missing
+    df = pd.concat([df, _frame([("hapt", "mglwkd", None, 0, 0.9, 0.9), ("spsw", "mglwkd", None, 1, 0.9, 0.9)])])
+    assert paired_runs(df) == 1 and paired_runs(df, dataset="spsw") == 0
+    folds = _frame([("hapt", m, f, s, 0.9, 0.9) for m in ("scratch", "mglwkd") for f in (0, 1) for s in (0, 1)])
+    assert paired_runs(folds) == 4
+    assert paired_runs(folds.iloc[1:]) == 3  # scratch fold 0 seed 0 gone: its mGLW-KD run has no partner
 
 
 def test_the_archived_sweep_is_shown_until_the_new_one_exists(tmp_path):
@@ -155,6 +157,30 @@ def test_the_archived_sweep_is_shown_until_the_new_one_exists(tmp_path):
     old.parent.mkdir(parents=True)
     old.write_text("{}")
     assert shown_sweep(tmp_path) == ARCHIVED_PAPER
+
+
+def _write_record(root, preset, method, fold, seed):
+    """A copy of a committed quick record, moved to another sweep, fold and seed."""
+    rec = json.loads((RESULTS / "quick" / "hapt" / method / "seed0.json").read_text())
+    rec["preset"], rec["spec"] = preset, {**rec["spec"], "fold": fold, "seed": seed}
+    folder = root / preset / "hapt" / (f"fold{fold}" if fold is not None else "") / method
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"seed{seed}.json").write_text(json.dumps(rec))
+
+
+def test_the_fold_sweep_is_shown_once_it_has_enough_pairs(tmp_path):
+    _write_record(tmp_path, "paper", "scratch", None, 0)
+    assert shown_sweep(tmp_path) == "quick"  # scratch alone: no pair
+    _write_record(tmp_path, "paper", "mglwkd", None, 0)
+    assert shown_sweep(tmp_path) == "paper"
+    pairs = [(f, s) for f in range(5) for s in (0, 1)][:MIN_PAIRS]
+    for fold, seed in pairs[:-1]:
+        for method in ("scratch", "mglwkd"):
+            _write_record(tmp_path, "folds", method, fold, seed)
+    assert shown_sweep(tmp_path) == "paper"  # one pair short of a verdict
+    _write_record(tmp_path, "folds", "scratch", *pairs[-1])
+    _write_record(tmp_path, "folds", "mglwkd", *pairs[-1])
+    assert shown_sweep(tmp_path) == "folds"
 
 
 def test_a_fixed_teacher_seed_trains_the_teachers_of_a_split_once(tmp_path):

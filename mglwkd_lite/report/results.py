@@ -31,9 +31,10 @@ __all__ = [
     "format_summary",
     "plot_methods",
     "plot_robustness",
-    "shown_preset",
+    "paired_runs",
     "ARCHIVED_PAPER",
     "shown_sweep",
+    "optimistic_table",
     "plot_claims",
     "verdict_table",
     "teacher_gaps",
@@ -253,27 +254,30 @@ def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> 
     return fig
 
 
-def shown_preset(records: pd.DataFrame, required: Sequence[str] = ("scratch", "mglwkd")) -> str:
-    """The sweep the results chapter shows.
+def paired_runs(records: pd.DataFrame, required: Sequence[str] = ("scratch", "mglwkd"),
+                dataset: str = "hapt") -> int:
+    """How many runs of ``dataset`` pair up across every ``required`` method.
 
     Parameters
     ----------
     records : pandas.DataFrame
-        The frame of :func:`load_runs`.
+        The frame of :func:`load_runs` (one sweep).
     required : sequence of str
-        Methods the paper sweep must hold on HAPT (so the headline comparison exists).
+        Methods that must each have a run on the same (fold, seed).
+    dataset : str
 
     Returns
     -------
-    str
-        ``"paper"`` once it holds every ``required`` method on HAPT, else ``"quick"``. A partly run
-        paper sweep is thus on record (and resumable) without replacing the complete quick one in
-        the book.
+    int
+        The number of (fold, seed) held by every required method (the standard split counts as one
+        fold); 0 when a method is missing.
     """
-    paper = records[(records["preset"] == "paper") & (records["dataset"] == "hapt")] if len(records) else records
-    if len(paper) and set(required) <= set(paper["method"]):
-        return "paper"
-    return "quick"
+    if records.empty:
+        return 0
+    rows = records[records["dataset"] == dataset]
+    folds = rows["fold"].fillna(-1) if "fold" in rows else pd.Series(-1, index=rows.index)
+    held = [set(zip(folds[rows["method"] == m], rows.loc[rows["method"] == m, "seed"])) for m in required]
+    return len(set.intersection(*held)) if held else 0
 
 
 def shown_sweep(results_dir: str | os.PathLike = "results",
@@ -284,29 +288,47 @@ def shown_sweep(results_dir: str | os.PathLike = "results",
     ----------
     results_dir : str or os.PathLike
     required : sequence of str
-        As in :func:`shown_preset`.
+        Methods the sweep must hold on HAPT, paired (:func:`paired_runs`), so the headline
+        comparison exists.
 
     Returns
     -------
     str
-        ``"folds"`` once the subject-fold sweep holds every ``required`` method on enough paired runs
-        of HAPT for a verdict (:data:`mglwkd_lite.stats.MIN_PAIRS`); else ``"paper"`` once the current
-        code's paper sweep holds every ``required`` method on HAPT; else :data:`ARCHIVED_PAPER` when
-        that folder holds records; else ``"quick"``. Pass it as the ``preset`` of :func:`load_runs`,
-        :func:`robustness_table` and :func:`teacher_summary`.
+        ``"folds"`` once the subject-fold sweep holds enough paired runs of HAPT for a verdict
+        (:data:`mglwkd_lite.stats.MIN_PAIRS`); else ``"paper"`` once the current code's paper sweep
+        holds one; else :data:`ARCHIVED_PAPER` when that folder holds records; else ``"quick"``. A
+        partly run sweep is thus on record (and resumable) without replacing a complete one in the
+        book. Pass it as the ``preset`` of :func:`load_runs`, :func:`robustness_table` and
+        :func:`teacher_summary`.
     """
-    folds = load_runs(results_dir, "folds")
-    if not folds.empty:
-        hapt = folds[folds["dataset"] == "hapt"]
-        pairs = [set(zip(hapt.loc[hapt["method"] == m, "fold"], hapt.loc[hapt["method"] == m, "seed"]))
-                 for m in required]
-        if pairs and len(set.intersection(*pairs)) >= MIN_PAIRS:
-            return "folds"
-    if shown_preset(load_runs(results_dir, "paper"), required) == "paper":
+    if paired_runs(load_runs(results_dir, "folds"), required) >= MIN_PAIRS:
+        return "folds"
+    if paired_runs(load_runs(results_dir, "paper"), required) >= 1:
         return "paper"
     if record_paths(results_dir, ARCHIVED_PAPER):
         return ARCHIVED_PAPER
     return "quick"
+
+
+def optimistic_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean honest, optimistic (best test epoch) and residual-path scores per (data set, method), in %.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The frame of :func:`load_runs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (dataset, readable method name); columns accuracy, best_test_accuracy,
+        residual_accuracy and the same for macro F1, those absent from every run dropped.
+    """
+    cols = ["accuracy", "best_test_accuracy", "residual_accuracy", "macro_f1", "best_test_macro_f1",
+            "residual_macro_f1"]
+    present = [c for c in cols if c in runs]
+    means = 100 * runs.groupby(["dataset", "method"])[present].mean()
+    return means.round(2).rename(index=method_name, level="method").dropna(how="all", axis=1)
 
 
 def plot_claims(claims: pd.DataFrame, margin: float = MARGIN) -> Figure:
