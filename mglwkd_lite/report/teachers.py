@@ -25,6 +25,7 @@ __all__ = [
     "plot_histories",
     "plot_confusions",
     "recorded_table",
+    "width_table",
 ]
 
 
@@ -148,3 +149,27 @@ def recorded_table(folder: str | Path) -> pd.DataFrame:
                      "best epoch": m["best_epoch"], "test accuracy": m["test"]["accuracy"],
                      "test macro F1": m["test"]["macro_f1"], "val macro F1": m["val"]["macro_f1"]})
     return pd.DataFrame(rows).set_index(["dataset", "model"])
+
+
+def width_table(path: str | Path) -> pd.DataFrame:
+    """The signal-teacher width comparison of ``benchmarks/teacher_width.py``, mean and std over seeds.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Its JSON record (``{"runs": [{"width", "seed", "network", "val_macro_f1", ...}, ...]}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by network; ``seeds`` and the mean and standard deviation (ddof=1) of the validation
+        macro F1 (what decides), the test macro F1 and accuracy, and the last epoch's training and
+        validation losses (how hard each width fits the training subjects).
+    """
+    runs = pd.DataFrame(json.loads(Path(path).read_text(encoding="utf-8"))["runs"])
+    cols = ["val_macro_f1", "test_macro_f1", "test_accuracy", "train_loss", "val_loss"]
+    grouped = runs.sort_values("width").groupby("network", sort=False)
+    table = grouped[cols].agg(["mean", "std"])
+    table.columns = [f"{col} {stat}" for col, stat in table.columns]
+    table.insert(0, "seeds", grouped["seed"].count())
+    return table
