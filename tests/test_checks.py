@@ -1,10 +1,15 @@
 """The pass/fail lines that nbval compares for trained scores."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from mglwkd_lite.report.checks import (
-    BANDS, MEASURED, PROVISIONAL, band_check, band_checks, band_from, epochs_line, trained_checks,
+    BANDS, EARLIER, MEASURED, PROVISIONAL, SCALES, SPREAD, band_check, band_checks, band_from, epochs_line, measured_band, trained_checks,
 )
+
+SPREAD_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "band_spread.json"
 
 
 def test_a_score_inside_its_band_prints_a_line_that_does_not_show_the_score():
@@ -29,13 +34,20 @@ def test_a_band_is_the_measured_range_widened_by_the_margin_and_rounded_outwards
     assert band_from([0.8361, 0.8581], margin=0.03) == (0.80, 0.89)
     assert band_from([0.5], margin=0.0) == (0.5, 0.5)
     assert band_from([0.01, 0.99], margin=0.03) == (0.0, 1.0)
+    assert band_from([1.24, 2.0], margin=1.0, limits=(0.0, 100.0)) == (0.24, 3.0)  # points, not a share
+    assert band_from([-0.002, 0.001], limits=(-1.0, 1.0)) == (-0.04, 0.04)  # a change can be negative
+
+
+def test_quantities_off_the_accuracy_scale_state_their_margin_and_limits():
+    for name, (margin, (low, high)) in SCALES.items():
+        assert margin > 0 and low < high, name
 
 
 def test_every_band_is_recorded_with_its_measured_values_or_a_reason():
     for name, band in BANDS.items():
         assert band[0] <= band[1], name
         if name in MEASURED:
-            assert band == band_from(MEASURED[name]) and len(MEASURED[name]) >= 2, name
+            assert band == measured_band(name) and len(MEASURED[name]) >= 2, name
         else:
             assert len(PROVISIONAL.get(name, "")) > 20, f"{name}: a band neither measured nor explained"
 
@@ -56,3 +68,16 @@ def test_trained_checks_print_the_epochs_and_one_line_per_score(monkeypatch):
             self.trained = Trained(m)
 
     assert trained_checks({"hapt student": Distilled(metrics)}) == trained_checks({"hapt student": Trained(metrics)})
+
+
+def test_the_measured_spread_is_the_one_the_benchmark_wrote():
+    """checks.SPREAD holds exactly benchmarks/results/band_spread.json (seeds 0, 1, 2), and every band
+    rests on at least three measured runs."""
+    record = json.loads(SPREAD_FILE.read_text())
+    seeds = sorted(record["seeds"], key=int)
+    written = {name: tuple(record["seeds"][s]["values"][name] for s in seeds)
+               for name in record["seeds"][seeds[0]]["values"]}
+    assert SPREAD == written
+    assert set(MEASURED) == set(BANDS) and not PROVISIONAL
+    assert all(len(values) >= 3 for values in MEASURED.values())
+    assert all(MEASURED[name] == EARLIER.get(name, ()) + SPREAD[name] for name in MEASURED)

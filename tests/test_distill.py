@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -407,3 +408,24 @@ def test_kis_entropy_term_is_one_on_uniform_maps_and_needs_a_workspace():
         D.DistillConfig("x", (("kis_entropy", 1.0),))
     cfg = D.method("mglwkd", weights=D.method("mglwkd").weights + (("kis_entropy", 1.0),))
     assert "kis_entropy" in cfg.active
+
+
+def test_recorded_dynamics_reads_each_workspace_run_and_flags_flat_maps(tmp_path):
+    """One row per recorded mGLW-KD run, from its history; other methods are left out."""
+    source = Path(__file__).resolve().parents[1] / "results" / "quick" / "hapt"
+    rec = json.loads((source / "mglwkd" / "seed0.json").read_text())
+    for seed, entropy in ((0, 0.99), (1, 0.4)):
+        rec["spec"] = {**rec["spec"], "fold": 2, "seed": seed}
+        rec["history"][-1] = {**rec["history"][-1], "kis_entropy_1": entropy, "kis_entropy_2": 0.97}
+        folder = tmp_path / "folds" / "hapt" / "fold2" / "mglwkd"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"seed{seed}.json").write_text(json.dumps(rec))
+    scratch = tmp_path / "folds" / "hapt" / "fold2" / "scratch"
+    scratch.mkdir(parents=True)
+    (scratch / "seed0.json").write_text((source / "scratch" / "seed0.json").read_text())
+    table = RW.recorded_dynamics(tmp_path, "folds")
+    assert list(table.index) == [("hapt", "mglwkd", 2, 0), ("hapt", "mglwkd", 2, 1)]
+    assert table["flat KIS"].tolist() == [True, False]
+    alphas = [row["alpha"] for row in rec["history"]]
+    assert table["alpha min"].iloc[0] == pytest.approx(min(alphas)) and table["alpha max"].iloc[0] == pytest.approx(max(alphas))
+    assert RW.recorded_dynamics(tmp_path / "none").empty

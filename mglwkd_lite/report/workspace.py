@@ -14,7 +14,11 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
+import json
+import os
+
 from ..distill import ALPHA_CAP, ALPHA_FLOOR
+from ..experiments import record_paths
 from ..workspace import GlobalWorkspace, WorkspaceConfig, entropy_ratio
 
 __all__ = [
@@ -22,6 +26,8 @@ __all__ = [
     "listening_by_class",
     "map_entropies",
     "coefficient_summary",
+    "UNIFORM_SHARE",
+    "recorded_dynamics",
     "plot_maps",
     "plot_coefficient",
 ]
@@ -156,6 +162,50 @@ def coefficient_summary(history: Sequence[Mapping[str, float]], floor: float = A
         "mean spread within epochs": float(np.nanmean(spread)) if has_spread else np.nan,
         "largest spread within an epoch": float(np.nanmax(spread)) if has_spread else np.nan,
     }, name="alpha")
+
+
+UNIFORM_SHARE = 0.95
+"""A KIS whose mean entropy is at least this share of the uniform map's counts as flat (slots not told
+apart): the alignment and the coefficient then carry no information about the window."""
+
+
+def recorded_dynamics(results_dir: str | os.PathLike = "results", preset: str = "folds",
+                      methods: Sequence[str] = ("mglwkd",)) -> pd.DataFrame:
+    """The workspace of every recorded run of ``methods``: its maps' entropies and alpha's movement.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    preset : str
+        The sweep (folder below ``results_dir``).
+    methods : sequence of str
+        Methods with a workspace.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, indexed by (dataset, method, fold, seed): the last epoch's mean entropy of
+        the signal and PI teachers' KIS and of the KTS (relative to uniform, the training windows
+        of that epoch), whether both KIS are flat (:data:`UNIFORM_SHARE`), the range of the
+        per-epoch mean alpha and its mean spread within epochs (:func:`coefficient_summary`), and the
+        test accuracy.
+    """
+    rows = []
+    for path in record_paths(results_dir, preset):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        if rec["spec"]["method"] not in methods:
+            continue
+        last = rec["history"][-1]
+        alpha = coefficient_summary(rec["history"])
+        rows.append({**rec["spec"], "KIS signal": last["kis_entropy_1"], "KIS PI": last["kis_entropy_2"],
+                     "KTS": last["kts_entropy"],
+                     "flat KIS": bool(min(last["kis_entropy_1"], last["kis_entropy_2"]) >= UNIFORM_SHARE),
+                     "alpha min": alpha["min epoch mean"], "alpha max": alpha["max epoch mean"],
+                     "alpha spread in epoch": alpha["mean spread within epochs"],
+                     "test accuracy": rec["metrics"]["test"]["accuracy"]})
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index(["dataset", "method", "fold", "seed"]).sort_index()
 
 
 def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Sequence[str]) -> Figure:
