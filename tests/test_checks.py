@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from mglwkd_lite.report.checks import (
-    BANDS, EARLIER, MEASURED, PROVISIONAL, SCALES, SPREAD, band_check, band_checks, band_from, epochs_line, measured_band, trained_checks,
+    BANDS, EARLIER, MEASURED, PROVISIONAL, SCALES, SPREAD, band_check, band_checks, band_from, epochs_line, measured_band,
+    spread_table, trained_checks,
 )
 
 SPREAD_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "band_spread.json"
@@ -81,3 +82,15 @@ def test_the_measured_spread_is_the_one_the_benchmark_wrote():
     assert set(MEASURED) == set(BANDS) and not PROVISIONAL
     assert all(len(values) >= 3 for values in MEASURED.values())
     assert all(MEASURED[name] == EARLIER.get(name, ()) + SPREAD[name] for name in MEASURED)
+
+
+def test_the_spread_table_has_a_row_per_quantity_with_its_seeds_mean_and_band():
+    table = spread_table(SPREAD_FILE, "hapt student accuracy")
+    assert list(table.index) == ["hapt student accuracy"]
+    row = table.loc["hapt student accuracy"]
+    values = SPREAD["hapt student accuracy"]
+    assert [row[f"seed {s}"] for s in range(len(values))] == list(values)
+    assert row["mean"] == pytest.approx(sum(values) / len(values))
+    assert row["range"] == pytest.approx(max(values) - min(values))
+    low, high = BANDS["hapt student accuracy"]
+    assert row["band"] == f"[{low:.2f}, {high:.2f}]"

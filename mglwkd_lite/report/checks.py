@@ -20,11 +20,16 @@ band.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import pandas as pd
+
 __all__ = ["Band", "BANDS", "EARLIER", "MEASURED", "SPREAD", "MARGIN", "PROVISIONAL", "SCALES", "band_from", "measured_band", "band_check",
-           "band_checks", "epochs_line", "trained_checks"]
+           "band_checks", "epochs_line", "trained_checks", "spread_table"]
 
 Band = tuple[float, float]
 """``(low, high)``: inclusive bounds of a score."""
@@ -167,6 +172,32 @@ def trained_checks(models: Mapping[str, Any], scores: Sequence[str] = ("accuracy
     lines += [band_check(f"{name} {score.replace('_', ' ')}", float(_metrics(m)[split][score]))
               for name, m in models.items() for score in scores]
     return "\n".join(lines)
+
+
+def spread_table(path: str | os.PathLike, contains: str = "") -> pd.DataFrame:
+    """The seed spread written by ``benchmarks/band_spread.py``: one row per quantity.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Its JSON file (``benchmarks/results/band_spread.json``).
+    contains : str
+        Only the quantities whose name contains this text (e.g. ``"student accuracy"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by quantity; a column per seed (``seed 0``, ...), ``mean``, ``range`` (max - min) and
+        the ``band`` the notebooks check against (:data:`BANDS`, as text).
+    """
+    record = json.loads(Path(path).read_text(encoding="utf-8"))
+    seeds = sorted(record["seeds"], key=int)
+    table = pd.DataFrame({f"seed {s}": record["seeds"][s]["values"] for s in seeds})
+    table = table.loc[[name for name in table.index if contains in name]]
+    values = table[[f"seed {s}" for s in seeds]]
+    table["mean"], table["range"] = values.mean(axis=1), values.max(axis=1) - values.min(axis=1)
+    table["band"] = [f"[{BANDS[n][0]:.2f}, {BANDS[n][1]:.2f}]" if n in BANDS else "-" for n in table.index]
+    return table.rename_axis("quantity")
 
 
 # --- the scores behind the bands (quick preset, test accuracy unless the name says otherwise) ---

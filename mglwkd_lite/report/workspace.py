@@ -187,8 +187,8 @@ def recorded_dynamics(results_dir: str | os.PathLike = "results", preset: str = 
         One row per run, indexed by (dataset, method, fold, seed): the last epoch's mean entropy of
         the signal and PI teachers' KIS and of the KTS (relative to uniform, the training windows
         of that epoch), whether both KIS are flat (:data:`UNIFORM_SHARE`), the range of the
-        per-epoch mean alpha and its mean spread within epochs (:func:`coefficient_summary`), and the
-        test accuracy.
+        per-epoch mean alpha, its last epoch's mean and its mean spread within epochs
+        (:func:`coefficient_summary`), and the test accuracy.
     """
     rows = []
     for path in record_paths(results_dir, preset):
@@ -201,6 +201,7 @@ def recorded_dynamics(results_dir: str | os.PathLike = "results", preset: str = 
                      "KTS": last["kts_entropy"],
                      "flat KIS": bool(min(last["kis_entropy_1"], last["kis_entropy_2"]) >= UNIFORM_SHARE),
                      "alpha min": alpha["min epoch mean"], "alpha max": alpha["max epoch mean"],
+                     "alpha last": float(last["alpha"]),
                      "alpha spread in epoch": alpha["mean spread within epochs"],
                      "test accuracy": rec["metrics"]["test"]["accuracy"]})
     if not rows:
