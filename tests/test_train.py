@@ -22,7 +22,7 @@ from mglwkd_lite.checkpoint import (
     save_checkpoint,
 )
 from mglwkd_lite.pipeline import KINDS, ModelsPreset, model_data, save_trained_record
-from mglwkd_lite.report.teachers import recorded_table
+from mglwkd_lite.report.teachers import recorded_table, width_table
 from mglwkd_lite.checkpoint import code_version
 from mglwkd_lite.presets import QUICK_LR_STEPS
 from mglwkd_lite.train import ArrayDataset, TrainConfig, TrainError, best_test_epoch, evaluate, fit, make_loader
@@ -296,3 +296,16 @@ def test_signal_teacher_and_student_share_training_windows():
     assert student.input_shape == (3, 64) and student.spec.num_classes == len(student.classes) == 5
     assert teacher.spec.width == 3 and student.spec.width == 1
     assert len(student.val) > 0 and len(student.test) > 0
+
+
+def test_width_table_gives_mean_and_spread_per_network_in_width_order(tmp_path):
+    runs = [{"width": w, "seed": s, "network": f"WRN16-{w} (1-D)", "val_macro_f1": 0.8 + 0.01 * w + 0.001 * s,
+             "test_macro_f1": 0.7, "test_accuracy": 0.75, "train_loss": 0.3 / w, "val_loss": 0.5}
+            for w in (3, 1) for s in (0, 1, 2)]
+    path = tmp_path / "width.json"
+    path.write_text(json.dumps({"dataset": "spsw", "runs": runs}))
+    table = width_table(path)
+    assert list(table.index) == ["WRN16-1 (1-D)", "WRN16-3 (1-D)"]
+    assert table["seeds"].tolist() == [3, 3]
+    assert table.loc["WRN16-3 (1-D)", "val_macro_f1 mean"] == pytest.approx(0.831)
+    assert table.loc["WRN16-1 (1-D)", "val_macro_f1 std"] == pytest.approx(0.001)
