@@ -18,8 +18,8 @@ from mglwkd_lite.pipeline import ModelsPreset
 from mglwkd_lite.presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
 from mglwkd_lite._io import stable_hash
 from mglwkd_lite.checkpoint import code_version
-from mglwkd_lite.report.results import (ARCHIVED_PAPER, load_runs, paired_runs, robustness_table, seed_summary,
-                                        shown_sweep)
+from mglwkd_lite.report.results import (ARCHIVED_PAPER, load_runs, paired_runs, recipe_table, robustness_table,
+                                        seed_summary, shown_sweep)
 from mglwkd_lite.stats import MIN_PAIRS
 from mglwkd_lite.train import TrainConfig
 
@@ -196,3 +196,16 @@ def test_a_fixed_teacher_seed_trains_the_teachers_of_a_split_once(tmp_path):
     own = ExperimentPreset("tiny_own", ("hapt",), ("kd_signal",), (1,), TINY)
     rec = run_all(own, results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", progress=False)[0]
     assert rec["teachers"]["signal_teacher"]["key"] != keys[1]
+
+
+def test_recipe_table_keeps_the_variant_order_in_percent(tmp_path):
+    row = {"val_macro_f1": 0.5261, "val_macro_f1_epoch_1": 0.129, "test_macro_f1": 0.45, "test_accuracy": 0.6,
+           "code": "abc"}
+    variants = {"student from scratch": {**row, "val_macro_f1": 0.81}, "no logit std": row}
+    path = tmp_path / "kd_recipe_spsw.json"
+    path.write_text(json.dumps({"dataset": "spsw", "variants": variants}))
+    table = recipe_table(path)
+    assert list(table.index) == ["student from scratch", "no logit std"]
+    assert list(table.columns) == ["val_macro_f1", "val_macro_f1_epoch_1", "test_macro_f1", "test_accuracy"]
+    assert table.loc["student from scratch", "val_macro_f1"] == pytest.approx(81.0)
+    assert table.loc["no logit std", "val_macro_f1_epoch_1"] == pytest.approx(12.9)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import matplotlib.pyplot as plt
@@ -38,6 +39,7 @@ __all__ = [
     "plot_claims",
     "verdict_table",
     "teacher_gaps",
+    "recipe_table",
 ]
 
 ARCHIVED_PAPER = "archive/paper_3seeds_v1"
@@ -429,3 +431,24 @@ def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.Da
             out[f"{m}_gap"] = row[f"{m}_mean"] - scratch.loc[dataset, m]
         rows[(dataset, kind.replace("_", " "))] = out
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["dataset", "teacher"])
+
+
+def recipe_table(path: str | os.PathLike) -> pd.DataFrame:
+    """The KD-recipe variants of ``benchmarks/kd_recipe.py``, in percent.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Its JSON record (``{"variants": {label: {"val_macro_f1", "val_macro_f1_epoch_1",
+        "test_macro_f1", "test_accuracy", ...}}}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant, in the record's order: validation macro F1 (what decides), the same after
+        the first epoch, and the test macro F1 and accuracy.
+    """
+    variants = json.loads(Path(path).read_text(encoding="utf-8"))["variants"]
+    cols = ["val_macro_f1", "val_macro_f1_epoch_1", "test_macro_f1", "test_accuracy"]
+    table = pd.DataFrame.from_dict(variants, orient="index")[cols]
+    return (100 * table).round(2).rename_axis("variant")
