@@ -18,8 +18,8 @@ from mglwkd_lite.pipeline import ModelsPreset
 from mglwkd_lite.presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
 from mglwkd_lite._io import stable_hash
 from mglwkd_lite.checkpoint import code_version
-from mglwkd_lite.report.results import (ARCHIVED_PAPER, load_runs, paired_runs, recipe_table, robustness_table,
-                                        seed_summary, shown_sweep)
+from mglwkd_lite.report.results import (ARCHIVED_PAPER, first_epoch_table, load_runs, paired_runs, recipe_table,
+                                        robustness_table, seed_summary, shown_sweep)
 from mglwkd_lite.stats import MIN_PAIRS
 from mglwkd_lite.train import TrainConfig
 
@@ -209,3 +209,19 @@ def test_recipe_table_keeps_the_variant_order_in_percent(tmp_path):
     assert list(table.columns) == ["val_macro_f1", "val_macro_f1_epoch_1", "test_macro_f1", "test_accuracy"]
     assert table.loc["student from scratch", "val_macro_f1"] == pytest.approx(81.0)
     assert table.loc["no logit std", "val_macro_f1_epoch_1"] == pytest.approx(12.9)
+
+
+def test_first_epoch_table_shows_the_collapse_per_method():
+    runs = pd.DataFrame({"dataset": ["spsw"] * 4, "method": ["kd_signal", "kd_signal", "scratch", "scratch"],
+                         "val_macro_f1_epoch_1": [0.129, 0.131, 0.60, 0.70], "val_macro_f1": [0.5, 0.6, 0.8, 0.82]})
+    table = first_epoch_table(runs)
+    assert table.loc[("spsw", "kd_signal"), "runs"] == 2
+    assert table.loc[("spsw", "kd_signal"), "epoch 1 mean"] == pytest.approx(13.0)
+    assert table.loc[("spsw", "scratch"), "epoch 1 max"] == pytest.approx(70.0)
+    assert table.loc[("spsw", "scratch"), "end mean"] == pytest.approx(81.0)
+
+
+def test_records_carry_the_first_epoch_score():
+    runs = load_runs(Path(__file__).resolve().parents[1] / "results", "folds")
+    assert not runs.empty
+    assert runs["val_macro_f1_epoch_1"].between(0, 1).all()

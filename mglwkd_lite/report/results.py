@@ -40,6 +40,7 @@ __all__ = [
     "verdict_table",
     "teacher_gaps",
     "recipe_table",
+    "first_epoch_table",
 ]
 
 ARCHIVED_PAPER = "archive/paper_3seeds_v1"
@@ -62,7 +63,8 @@ def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = N
         Columns: preset, dataset, method, seed, fold (when the records have one), accuracy, macro_f1
         (test), val_accuracy, val_macro_f1, residual_accuracy, residual_macro_f1 (NaN where the method
         has no workspace), train_seconds, best_test_accuracy, best_test_macro_f1 (optimistic; NaN
-        where not recorded).
+        where not recorded), val_macro_f1_epoch_1 (validation macro F1 after the first epoch; NaN in
+        records without a per-epoch history).
 
     Raises
     ------
@@ -84,6 +86,7 @@ def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = N
                 # records written since it was recorded, NaN in the archived sweep.
                 "best_test_accuracy": (rec.get("best_test") or {}).get("accuracy", np.nan),
                 "best_test_macro_f1": (rec.get("best_test") or {}).get("macro_f1", np.nan),
+                "val_macro_f1_epoch_1": (rec.get("history") or [{}])[0].get("val_macro_f1", np.nan),
             })
         except (KeyError, TypeError, json.JSONDecodeError) as err:
             raise ExperimentError(f"{path}: not a run record ({type(err).__name__}: {err})") from err
@@ -452,3 +455,29 @@ def recipe_table(path: str | os.PathLike) -> pd.DataFrame:
     cols = ["val_macro_f1", "val_macro_f1_epoch_1", "test_macro_f1", "test_accuracy"]
     table = pd.DataFrame.from_dict(variants, orient="index")[cols]
     return (100 * table).round(2).rename_axis("variant")
+
+
+def first_epoch_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Validation macro F1 after the first epoch and of the kept model, per data set and method, in percent.
+
+    A student that predicts one class for every window after the first epoch (at the recipe's initial
+    learning rate) shows here as a first-epoch score equal to that of a constant prediction.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        From :func:`load_runs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (dataset, method); columns: runs, epoch 1 mean, epoch 1 max, end mean.
+    """
+    frame = runs.assign(epoch_1=100 * runs["val_macro_f1_epoch_1"], end=100 * runs["val_macro_f1"])
+    grouped = frame.groupby(["dataset", "method"], sort=True)
+    return pd.DataFrame({
+        "runs": grouped.size(),
+        "epoch 1 mean": grouped["epoch_1"].mean(),
+        "epoch 1 max": grouped["epoch_1"].max(),
+        "end mean": grouped["end"].mean(),
+    }).round(1)
