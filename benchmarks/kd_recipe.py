@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 from mglwkd_lite import pipeline
-from mglwkd_lite.checkpoint import code_version
 from mglwkd_lite.distill import METHODS
 from mglwkd_lite.experiments import experiment_preset
 from mglwkd_lite.repro import versions
