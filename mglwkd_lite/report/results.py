@@ -39,6 +39,8 @@ __all__ = [
     "plot_claims",
     "verdict_table",
     "teacher_gaps",
+    "teacher_fold_gaps",
+    "TEACHER_NAMES",
     "recipe_table",
     "first_epoch_table",
 ]
@@ -141,26 +143,55 @@ def robustness_table(results_dir: str | os.PathLike = "results", preset: str | N
             .unstack(["perturbation", "level"]).sort_index(axis=1))
 
 
-def teacher_summary(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
-    """Test accuracy and macro F1 (percent, mean and std over seeds) of the teachers per data set.
+TEACHER_NAMES: dict[str, str] = {"signal_teacher": "signal teacher", "pi_teacher": "PI teacher"}
+"""Readable names of the teacher kinds of a run record's ``teachers`` field."""
 
-    Read from the ``teachers`` field of the run records (one entry per data set and seed).
+
+def _fold(spec: dict[str, Any]) -> int:
+    """The record's subject fold; -1 for the standard split (records without a fold)."""
+    fold = spec.get("fold")
+    return -1 if fold is None else int(fold)
+
+
+def teacher_summary(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
+    """Test accuracy and macro F1 (percent) of the teachers, one row per data set, fold and teacher.
+
+    Read from the ``teachers`` field of the run records. A teacher is one trained model: in the fold
+    sweep the teachers of a fold are trained once (teacher seed fixed) and shared by every student seed
+    of that fold, so each fold has one signal and one PI teacher. Records without a fold (the standard
+    split) count as one fold, numbered -1; where their teachers were trained per student seed, the
+    fold's row is the mean over those teachers.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    preset : str, optional
+        The sweep (folder under ``results_dir``).
 
     Returns
     -------
     pandas.DataFrame
-        As :func:`seed_summary`, with the teacher kinds as methods.
+        Indexed by (dataset, fold, teacher) with the readable teacher name
+        (:data:`TEACHER_NAMES`); columns ``models`` (how many teachers the row averages: 1 in the fold
+        sweep), ``accuracy`` and ``macro_f1`` (test, percent). Empty without teacher scores.
     """
-    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    scores: dict[tuple[str, int, str, int], dict[str, float]] = {}
     for path in record_paths(results_dir, preset):
         rec = json.loads(path.read_text())
-        for kind, scores in (rec.get("teachers") or {}).items():
-            rows[(rec["spec"]["dataset"], kind, rec["spec"]["seed"])] = scores["test"]
-    if not rows:
+        spec = rec["spec"]
+        # The teacher's own seed: fixed per fold in the fold sweep, the student's seed otherwise.
+        teacher_seed = (rec.get("models") or {}).get("teacher_seed")
+        seed = int(spec["seed"] if teacher_seed is None else teacher_seed)
+        for kind, entry in (rec.get("teachers") or {}).items():
+            scores[(spec["dataset"], _fold(spec), TEACHER_NAMES.get(kind, kind), seed)] = entry["test"]
+    if not scores:
         return pd.DataFrame()
-    df = pd.DataFrame([{"dataset": d, "method": k, "seed": s, "accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}
-                       for (d, k, s), v in rows.items()])
-    return seed_summary(df)
+    df = pd.DataFrame([{"dataset": d, "fold": f, "teacher": k, "accuracy": 100 * v["accuracy"],
+                        "macro_f1": 100 * v["macro_f1"]} for (d, f, k, _), v in scores.items()])
+    grouped = df.groupby(["dataset", "fold", "teacher"], sort=True)
+    out = grouped[["accuracy", "macro_f1"]].mean()
+    out.insert(0, "models", grouped.size())
+    return out
 
 
 def format_summary(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1")) -> Styler:
@@ -399,11 +430,18 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
     return out.fillna("not run")
 
 
-def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.DataFrame) -> pd.DataFrame:
-    """Each teacher's test score minus the scratch student's, per data set (points, means over runs).
+def _scratch_per_fold(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean test scores (percent) of the scratch student per (dataset, fold), over its seeds."""
+    scratch = runs[runs["method"] == "scratch"]
+    folds = scratch["fold"].fillna(-1).astype(int) if "fold" in scratch else pd.Series(-1, index=scratch.index)
+    return 100 * scratch.assign(fold=folds).groupby(["dataset", "fold"])[["accuracy", "macro_f1"]].mean()
 
-    A teacher can only pass on what it knows beyond its student: a negative gap leaves distillation
-    little to work with.
+
+def teacher_fold_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.DataFrame) -> pd.DataFrame:
+    """Each teacher's test score minus the scratch student's on the same fold (points).
+
+    The scratch score of a fold is the mean over that fold's student seeds; the teacher's is that of
+    the fold's teacher (:func:`teacher_summary`). Only folds holding both are kept.
 
     Parameters
     ----------
@@ -416,24 +454,62 @@ def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.Da
     Returns
     -------
     pandas.DataFrame
-        Indexed by (dataset, teacher) with ``<metric>_teacher``, ``<metric>_scratch`` and
-        ``<metric>_gap`` for accuracy and macro F1.
+        Indexed by (dataset, teacher, fold) (fold -1: the standard split) with ``<metric>_teacher``,
+        ``<metric>_scratch`` and ``<metric>_gap`` for accuracy and macro F1; empty without teachers or
+        scratch runs.
     """
     teachers = teacher_summary(results_dir, preset)
-    if teachers.empty:
+    if teachers.empty or runs.empty:
         return pd.DataFrame()
-    scratch = 100 * runs[runs["method"] == "scratch"].groupby("dataset")[["accuracy", "macro_f1"]].mean()
+    scratch = _scratch_per_fold(runs)
     rows = {}
-    for (dataset, kind), row in teachers.iterrows():
-        if dataset not in scratch.index:
+    for (dataset, fold, teacher), row in teachers.iterrows():
+        if (dataset, fold) not in scratch.index:
             continue
         out = {}
         for m in ("accuracy", "macro_f1"):
-            out[f"{m}_teacher"] = row[f"{m}_mean"]
-            out[f"{m}_scratch"] = scratch.loc[dataset, m]
-            out[f"{m}_gap"] = row[f"{m}_mean"] - scratch.loc[dataset, m]
-        rows[(dataset, kind.replace("_", " "))] = out
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["dataset", "teacher"])
+            out[f"{m}_teacher"] = row[m]
+            out[f"{m}_scratch"] = scratch.loc[(dataset, fold), m]
+            out[f"{m}_gap"] = row[m] - scratch.loc[(dataset, fold), m]
+        rows[(dataset, teacher, fold)] = out
+    if not rows:
+        return pd.DataFrame()
+    return (pd.DataFrame.from_dict(rows, orient="index").rename_axis(["dataset", "teacher", "fold"])
+            .sort_index())
+
+
+def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.DataFrame) -> pd.DataFrame:
+    """Each teacher's test score minus the scratch student's, paired per fold, then averaged (points).
+
+    A teacher can only pass on what it knows beyond its student: a negative gap leaves distillation
+    little to work with. The gap of a fold is its teacher against the mean of its scratch students
+    (:func:`teacher_fold_gaps`); the table gives the mean over folds, so each teacher is set against
+    the students of its own test subjects.
+
+    Parameters
+    ----------
+    results_dir : str or os.PathLike
+    preset : str, optional
+        The sweep (folder under ``results_dir``).
+    runs : pandas.DataFrame
+        :func:`load_runs` of the same sweep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (dataset, teacher) with ``folds`` (the paired folds; the standard split is one) and
+        ``<metric>_teacher``, ``<metric>_scratch`` and ``<metric>_gap`` (means over those folds) for
+        accuracy and macro F1. The gap of each fold is in :func:`teacher_fold_gaps`.
+    """
+    per_fold = teacher_fold_gaps(results_dir, preset, runs)
+    if per_fold.empty:
+        return pd.DataFrame()
+    grouped = per_fold.groupby(level=["dataset", "teacher"], sort=True)
+    out = pd.DataFrame({"folds": grouped.size()})
+    for m in ("accuracy", "macro_f1"):
+        for part in ("teacher", "scratch", "gap"):
+            out[f"{m}_{part}"] = grouped[f"{m}_{part}"].mean()
+    return out
 
 
 def recipe_table(path: str | os.PathLike) -> pd.DataFrame:

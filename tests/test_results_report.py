@@ -1,0 +1,108 @@
+"""The results chapter's teacher table and verdict table, checked on the committed fold records.
+
+The teacher table is recomputed here from the JSON files with plain json and pandas, without the
+project's helpers, and compared with :func:`mglwkd_lite.report.results.teacher_summary` and
+:func:`mglwkd_lite.report.results.teacher_gaps`.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mglwkd_lite.claims import claims_table
+from mglwkd_lite.report import results as R
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+FOLD_RECORDS = sorted(RESULTS.glob("folds/*/fold*/*/seed*.json"))
+
+pytestmark = pytest.mark.skipif(not FOLD_RECORDS, reason="the fold sweep's records are not in results/folds")
+
+
+def independent_teacher_table() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(teachers, scratch) straight from the record files, scores in percent.
+
+    teachers: one row per (dataset, fold, teacher kind) with its test accuracy and macro F1 (the same
+    teacher is in every record of a fold: duplicates are dropped after checking they agree); scratch:
+    the scratch students' test scores averaged over the seeds of each (dataset, fold).
+    """
+    teacher_rows, scratch_rows = [], []
+    for path in FOLD_RECORDS:
+        rec = json.loads(path.read_text())
+        spec = rec["spec"]
+        for kind, entry in (rec.get("teachers") or {}).items():
+            teacher_rows.append({"dataset": spec["dataset"], "fold": spec["fold"], "kind": kind,
+                                 "accuracy": 100 * entry["test"]["accuracy"],
+                                 "macro_f1": 100 * entry["test"]["macro_f1"]})
+        if spec["method"] == "scratch":
+            scratch_rows.append({"dataset": spec["dataset"], "fold": spec["fold"],
+                                 "accuracy": 100 * rec["metrics"]["test"]["accuracy"],
+                                 "macro_f1": 100 * rec["metrics"]["test"]["macro_f1"]})
+    teachers = pd.DataFrame(teacher_rows)
+    spread = teachers.groupby(["dataset", "fold", "kind"])[["accuracy", "macro_f1"]].agg(lambda s: s.max() - s.min())
+    assert (spread == 0).all().all(), "a fold's records disagree on its teacher"
+    teachers = teachers.drop_duplicates(["dataset", "fold", "kind"]).set_index(["dataset", "fold", "kind"])
+    scratch = pd.DataFrame(scratch_rows).groupby(["dataset", "fold"])[["accuracy", "macro_f1"]].mean()
+    return teachers.sort_index(), scratch
+
+
+def test_teacher_summary_has_one_row_per_fold_and_teacher():
+    teachers, _ = independent_teacher_table()
+    summary = R.teacher_summary(RESULTS, "folds")
+    names = {"signal_teacher": "signal teacher", "pi_teacher": "PI teacher"}
+    expected = teachers.rename(index=names, level="kind").rename_axis(["dataset", "fold", "teacher"]).sort_index()
+    assert len(summary) == len(expected) == 2 * 5 * 2  # data sets x folds x teachers
+    assert (summary["models"] == 1).all()  # each fold's teachers trained once
+    pd.testing.assert_frame_equal(summary[["accuracy", "macro_f1"]], expected[["accuracy", "macro_f1"]],
+                                  check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_teacher_gaps_are_paired_per_fold_then_averaged():
+    teachers, scratch = independent_teacher_table()
+    runs = R.load_runs(RESULTS, "folds")
+    gaps = R.teacher_gaps(RESULTS, "folds", runs)
+    per_fold = R.teacher_fold_gaps(RESULTS, "folds", runs)
+    names = {"signal_teacher": "signal teacher", "pi_teacher": "PI teacher"}
+    for (dataset, fold, kind), row in teachers.iterrows():
+        for m in ("accuracy", "macro_f1"):
+            gap = row[m] - scratch.loc[(dataset, fold), m]
+            assert per_fold.loc[(dataset, names[kind], fold), f"{m}_gap"] == pytest.approx(gap, abs=1e-9)
+    for (dataset, kind), sub in teachers.groupby(level=["dataset", "kind"]):
+        folds = sub.index.get_level_values("fold")
+        row = gaps.loc[(dataset, names[kind])]
+        assert row["folds"] == 5
+        for m in ("accuracy", "macro_f1"):
+            fold_scratch = scratch.loc[dataset].loc[folds, m].to_numpy()
+            assert row[f"{m}_teacher"] == pytest.approx(sub[m].mean(), abs=1e-9)
+            assert row[f"{m}_scratch"] == pytest.approx(fold_scratch.mean(), abs=1e-9)
+            assert row[f"{m}_gap"] == pytest.approx((sub[m].to_numpy() - fold_scratch).mean(), abs=1e-9)
+    # The case that showed the fault: the last fold's HAPT signal teacher (-2.82 points against the
+    # scratch mean of all folds) is not the paired mean over the folds (-0.90).
+    assert gaps.loc[("hapt", "signal teacher"), "accuracy_gap"] == pytest.approx(-0.90, abs=0.005)
+
+
+def test_teacher_tables_work_without_folds(tmp_path):
+    # Records of the standard split carry no fold; teachers trained per student seed.
+    def record(method, seed, acc, teachers=None):
+        return {"preset": "quick", "spec": {"dataset": "hapt", "method": method, "seed": seed},
+                "models": {"teacher_seed": None},
+                "metrics": {"test": {"accuracy": acc, "macro_f1": acc}, "val": {"accuracy": acc, "macro_f1": acc}},
+                "residual": None, "timings": {}, "teachers": teachers}
+
+    def teacher(acc):
+        return {"test": {"accuracy": acc, "macro_f1": acc}}
+
+    for seed, (scratch, signal) in enumerate([(0.80, 0.85), (0.90, 0.87)]):
+        for method, rec in (("scratch", record("scratch", seed, scratch)),
+                            ("kd_signal", record("kd_signal", seed, 0.5, {"signal_teacher": teacher(signal)}))):
+            path = tmp_path / "quick" / "hapt" / method / f"seed{seed}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(rec))
+    summary = R.teacher_summary(tmp_path, "quick")
+    assert summary.index.tolist() == [("hapt", -1, "signal teacher")]
+    assert summary.iloc[0]["models"] == 2 and summary.iloc[0]["accuracy"] == pytest.approx(86.0)
+    gaps = R.teacher_gaps(tmp_path, "quick", R.load_runs(tmp_path, "quick"))
+    row = gaps.loc[("hapt", "signal teacher")]
+    assert row["folds"] == 1 and row["accuracy_scratch"] == pytest.approx(85.0)
+    assert row["accuracy_gap"] == pytest.approx(1.0)
