@@ -11,8 +11,10 @@ subject folds (the ``folds`` sweep) use the ratio of test to training subjects o
 (:func:`holdout_ratio`); runs on one fixed split that differ only by seed use the plain paired t
 interval (ratio 0), which speaks of that split only.
 
-The "best single teacher" comparator is chosen on **validation** scores (mean over the paired runs),
-never on test. Everything here reads the frame of :func:`mglwkd_lite.report.results.load_runs` (one
+The "best single teacher" comparator is chosen on **validation** scores (mean over the runs), never on
+test. The claim is judged against that one teacher's KD student; :func:`claims_table` can add mGLW-KD
+against the other single-teacher KD student beside it (``every_single_teacher``), so that every
+comparator that ran has a verdict in the tables, marked as not one of the claims set in advance. Everything here reads the frame of :func:`mglwkd_lite.report.results.load_runs` (one
 row per run: dataset, method, seed, fold when present, test and validation metrics in [0, 1]).
 """
 
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .data import subject_folds
-from .stats import MARGIN, PairedComparison, format_comparison, paired_comparison
+from .stats import MARGIN, PairedComparison, format_comparison, paired_comparison, verdict_label, verdict_text
 
 __all__ = [
     "CLAIMS",
@@ -33,6 +35,8 @@ __all__ = [
     "holdout_ratio",
     "paired_scores",
     "best_single_teacher",
+    "SINGLE_TEACHER_METHODS",
+    "COMPARATOR_ROLES",
     "compare",
     "claims_table",
     "headline",
@@ -72,6 +76,16 @@ METHOD_NAMES: dict[str, str] = {
     "mglwkd_no_residual": "mGLW-KD, no residual head",
 }
 """Readable names of the methods (tables and figures never show code slugs)."""
+
+
+SINGLE_TEACHER_METHODS: tuple[str, ...] = ("kd_signal", "kd_pi")
+"""The single-teacher KD methods, in the order the tables show them."""
+
+COMPARATOR_ROLES: tuple[str, ...] = ("set in advance", "best single teacher on validation",
+                                     "other single teacher")
+"""How a row of :func:`claims_table` chose its comparator ``b``: fixed by the claim; the single-teacher
+KD with the better validation score (the claim "beats the best single-teacher KD"); or the other
+single-teacher KD, shown beside it and not one of the claims."""
 
 
 def method_name(method: str) -> str:
@@ -155,7 +169,8 @@ def compare(df: pd.DataFrame, a: str, b: str, dataset: str, metric: str = "accur
                              test_train_ratio=holdout_ratio(dataset, bool(folded)))
 
 
-def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> pd.DataFrame:
+def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1"),
+                 every_single_teacher: bool = False) -> pd.DataFrame:
     """Every claim on every data set and metric: paired differences, interval, tests, verdict.
 
     Parameters
@@ -163,13 +178,19 @@ def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macr
     df : pandas.DataFrame
         One row per run.
     metrics : tuple of str
+    every_single_teacher : bool
+        Also judge mGLW-KD against the single-teacher KD student that was *not* the best on validation
+        (role ``"other single teacher"``), so that every comparator that ran has a row. Such rows are not
+        claims: leave them out (the default) to count verdicts.
 
     Returns
     -------
     pandas.DataFrame
-        Columns: claim, dataset, metric, a, b (readable names), n, mean, low, high (points), wins,
-        t_pvalue, wilcoxon_pvalue, difference (text), verdict. Claims whose methods were not run on a
-        data set are left out.
+        Columns: claim, dataset, metric, a, b (readable names), role (one of
+        :data:`COMPARATOR_ROLES`), n, mean, low, high (points), wins, t_pvalue, wilcoxon_pvalue,
+        difference (text), verdict (the rule of :mod:`mglwkd_lite.stats`), label (its finer wording,
+        :func:`mglwkd_lite.stats.verdict_label`), verdict_text (both, e.g. "does not hold (worse)").
+        Claims whose methods were not run on a data set are left out.
     """
     rows = []
     datasets = sorted(df["dataset"].unique()) if not df.empty else []
@@ -177,14 +198,28 @@ def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macr
         present = set(df.loc[df["dataset"] == dataset, "method"])
         for metric in metrics:
             for claim, a, b, _ in CLAIMS:
-                b_name = best_single_teacher(df, dataset, metric) if b == "best_single" else b
-                if b_name is None or not {a, b_name} <= present:
-                    continue
-                c = compare(df, a, b_name, dataset, metric)
-                rows.append({"claim": claim, "dataset": dataset, "metric": metric, "a": method_name(a),
-                             "b": method_name(b_name), **{k: v for k, v in c.as_dict().items()
-                                                           if k not in ("test_train_ratio", "verdict")},
-                             "difference": format_comparison(c), "verdict": c.verdict})
+                if b != "best_single":
+                    comparators = [(claim, b, COMPARATOR_ROLES[0])]
+                else:
+                    best = best_single_teacher(df, dataset, metric)
+                    comparators = [(claim, best, COMPARATOR_ROLES[1])] if best else []
+                    if every_single_teacher:
+                        comparators += [(f"mGLW-KD beats {method_name(m)} (not the best single teacher on "
+                                         "validation; shown beside the claims)", m, COMPARATOR_ROLES[2])
+                                        for m in SINGLE_TEACHER_METHODS if m != best]
+                        order = {m: i for i, m in enumerate(SINGLE_TEACHER_METHODS)}
+                        comparators.sort(key=lambda item: order.get(item[1], len(order)))
+                for text, b_name, role in comparators:
+                    if not {a, b_name} <= present:
+                        continue
+                    c = compare(df, a, b_name, dataset, metric)
+                    label = verdict_label(c.low, c.high, c.n)
+                    rows.append({"claim": text, "dataset": dataset, "metric": metric, "a": method_name(a),
+                                 "b": method_name(b_name), "role": role,
+                                 **{k: v for k, v in c.as_dict().items()
+                                    if k not in ("test_train_ratio", "verdict")},
+                                 "difference": format_comparison(c), "verdict": c.verdict, "label": label,
+                                 "verdict_text": verdict_text(c.verdict, label)})
     return pd.DataFrame(rows)
 
 
@@ -201,7 +236,8 @@ def headline(df: pd.DataFrame, dataset: str = "hapt", metric: str = "accuracy") 
     -------
     str
         Scratch, the best single-teacher KD (chosen on validation) and mGLW-KD, mean test score over
-        the paired runs, then mGLW-KD's paired differences with their intervals and verdicts.
+        the paired runs, then mGLW-KD's paired differences with their intervals and verdicts (the rule's
+        verdict in bold, its finer label of :func:`mglwkd_lite.stats.verdict_label` beside it).
     """
     sub = df[df["dataset"] == dataset]
     if not {"scratch", "mglwkd"} <= set(sub["method"]):
@@ -219,6 +255,8 @@ def headline(df: pd.DataFrame, dataset: str = "hapt", metric: str = "accuracy") 
         c = compare(df, "mglwkd", other, dataset, metric)
         interval = ("" if not math.isfinite(c.low)
                     else f", 95 % interval [{c.low:+.2f}, {c.high:+.2f}]")
+        label = verdict_label(c.low, c.high, c.n)
+        finer = "" if label == c.verdict else f"{label}; "
         lines.append(f"mGLW-KD minus {method_name(other)}: {c.mean:+.2f} points{interval} over {c.n} paired "
-                     f"runs: **{c.verdict}** (margin {MARGIN:g} point).")
+                     f"runs: **{c.verdict}** ({finer}margin {MARGIN:g} point).")
     return " ".join(lines)

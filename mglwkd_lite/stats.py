@@ -17,6 +17,14 @@ The verdict rule is fixed before looking at any result (the margins are module c
 - ``"unclear"``: anything else (the data cannot tell the paper's gain from no gain);
 - ``"too few runs"``: fewer than :data:`MIN_PAIRS` paired differences.
 
+Beside the verdict, :func:`verdict_label` words the same interval more precisely (the rule itself is
+unchanged): ``"worse"`` (the interval lies entirely below 0), ``"no gain of a point"`` (it crosses 0
+but lies below the margin), ``"gain below a point"`` (entirely above 0 and entirely below the margin:
+the rule says "holds", but the gain is smaller than the paper's smallest), ``"gain of a point or more"``
+(entirely above the margin), ``"gain, size unclear"`` (above 0, reaching past the margin);
+``"unclear"`` and ``"too few runs"`` as the rule. :func:`verdict_text` shows both, e.g.
+``"does not hold (worse)"``.
+
 Scores are fractions in ``[0, 1]``; differences and intervals are reported in percentage points.
 """
 
@@ -31,7 +39,7 @@ from scipy import stats as sps
 
 __all__ = [
     "MARGIN", "MIN_PAIRS", "CONFIDENCE", "VERDICTS", "StatsError", "PairedComparison",
-    "paired_comparison", "verdict", "format_comparison",
+    "paired_comparison", "verdict", "format_comparison", "verdict_label", "verdict_text",
 ]
 
 MARGIN = 1.0
@@ -131,6 +139,68 @@ def verdict(low: float, high: float, n: int, margin: float = MARGIN, min_pairs: 
     if high < margin:
         return "does not hold"
     return "unclear"
+
+
+def _points(margin: float) -> str:
+    """``"a point"`` for a margin of 1, else ``"2.5 points"``."""
+    return "a point" if margin == 1.0 else f"{margin:g} points"
+
+
+def verdict_label(low: float, high: float, n: int, margin: float = MARGIN, min_pairs: int = MIN_PAIRS) -> str:
+    """A more precise wording of the interval than :func:`verdict`, which it never changes.
+
+    Parameters
+    ----------
+    low, high : float
+        Interval of the mean paired difference, in percentage points.
+    n : int
+        Number of paired differences behind it.
+    margin : float
+        Smallest gain that counts as a gain, in points.
+    min_pairs : int
+        Fewest pairs a verdict is given on.
+
+    Returns
+    -------
+    str
+        ``"too few runs"`` where :func:`verdict` says so; ``"worse"`` when ``high < 0``; ``"no gain of a
+        point"`` when ``low <= 0`` and ``high < margin`` (the interval crosses or touches 0, below the
+        margin); ``"gain below a point"`` when ``low > 0`` and ``high < margin``; ``"gain of a point or
+        more"`` when ``low >= margin``; ``"gain, size unclear"`` when ``0 < low < margin <= high``;
+        else ``"unclear"``. "a point" reads "2 points" etc. for another margin.
+    """
+    rule = verdict(low, high, n, margin, min_pairs)
+    if rule == "too few runs":
+        return rule
+    if high < 0.0:
+        return "worse"
+    if low > 0.0:
+        if high < margin:
+            return f"gain below {_points(margin)}"
+        if low >= margin:
+            return f"gain of {_points(margin)} or more"
+        return "gain, size unclear"
+    if high < margin:
+        return f"no gain of {_points(margin)}"
+    return "unclear"
+
+
+def verdict_text(rule: str, label: str) -> str:
+    """The rule's verdict with the finer label beside it: ``"does not hold (worse)"``.
+
+    Parameters
+    ----------
+    rule : str
+        From :func:`verdict`.
+    label : str
+        From :func:`verdict_label` for the same interval.
+
+    Returns
+    -------
+    str
+        ``rule`` alone where the label adds nothing (``"unclear"``, ``"too few runs"``).
+    """
+    return rule if label == rule else f"{rule} ({label})"
 
 
 def paired_comparison(method: Mapping, baseline: Mapping, *, test_train_ratio: float,

@@ -68,3 +68,29 @@ def test_headline_is_written_from_the_records():
     assert "mGLW-KD minus student from scratch: +2.00 points, 95 % interval [+2.00, +2.00] over 10 paired runs: **holds**" in text
     assert "mGLW-KD minus KD, signal teacher: -1.00 points" in text and "**does not hold**" in text
     assert "not on record" in headline(df, "spsw")
+
+
+def test_every_single_teacher_gets_a_row_beside_the_chosen_one():
+    df = frame({"mglwkd": BASE, "scratch": BASE, "kd_signal": BASE - 0.02, "kd_pi": BASE + 0.01},
+               val={"kd_signal": 0.9, "kd_pi": 0.8})
+    claims = claims_table(df)
+    assert set(claims["role"]) == {"set in advance", "best single teacher on validation"}
+    every = claims_table(df, every_single_teacher=True)
+    assert len(every) == len(claims) + 2  # the other single teacher, on each metric
+    other = every[every["role"] == "other single teacher"]
+    assert set(other["b"]) == {"KD, PI teacher"} and not other["claim"].isin([c[0] for c in CLAIMS]).any()
+    assert other["mean"].tolist() == pytest.approx([-1.0, -1.0])
+
+
+@pytest.mark.parametrize("gain, rule, label", [
+    (-0.03 + 0.002 * np.cos(np.arange(10)), "does not hold", "worse"),
+    (0.002 * np.cos(np.arange(10)), "does not hold", "no gain of a point"),
+    (0.004 + 0.0005 * np.cos(np.arange(10)), "holds", "gain below a point"),
+    (0.03 + 0.002 * np.cos(np.arange(10)), "holds", "gain of a point or more"),
+    (0.03 * np.cos(np.arange(10)), "unclear", "unclear"),
+])
+def test_claim_rows_carry_the_rule_and_its_finer_label(gain, rule, label):
+    table = claims_table(frame({"mglwkd": BASE + gain, "scratch": BASE}))
+    row = table[table["metric"] == "accuracy"].iloc[0]
+    assert (row["verdict"], row["label"]) == (rule, label)
+    assert row["verdict_text"] == (rule if rule == label else f"{rule} ({label})")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mglwkd_lite.claims import claims_table
+from mglwkd_lite.claims import METHOD_NAMES, claims_table
 from mglwkd_lite.report import results as R
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -106,3 +106,39 @@ def test_teacher_tables_work_without_folds(tmp_path):
     row = gaps.loc[("hapt", "signal teacher")]
     assert row["folds"] == 1 and row["accuracy_scratch"] == pytest.approx(85.0)
     assert row["accuracy_gap"] == pytest.approx(1.0)
+
+
+def test_verdict_table_gives_every_comparator_with_runs_a_verdict():
+    runs = R.load_runs(RESULTS, "folds")
+    table = R.verdict_table(claims_table(runs, every_single_teacher=True))
+    slugs = {name: slug for slug, name in METHOD_NAMES.items()}
+    held = set(zip(runs["dataset"], runs["method"]))
+    assert len(table) == 6  # scratch, both single-teacher KDs, the three two-teacher KDs
+    for comparison, row in table.iterrows():
+        b = slugs[comparison.split(" vs ", 1)[1]]
+        for (dataset, metric), cell in row.items():
+            if {(dataset, "mglwkd"), (dataset, b)} <= held:
+                assert cell != "not run", (comparison, dataset, metric)
+                assert cell.split(": ", 1)[1].startswith(("holds", "does not hold", "unclear", "too few runs"))
+    # The cells that read "not run" before: KD from the signal teacher on HAPT, from the PI teacher on SPSW.
+    assert "[not a claim]" in table.loc["mGLW-KD vs KD, signal teacher", ("hapt", "accuracy")]
+    assert "[not a claim]" in table.loc["mGLW-KD vs KD, PI teacher", ("spsw", "accuracy")]
+    assert "[best single teacher on validation]" in table.loc["mGLW-KD vs KD, PI teacher", ("hapt", "accuracy")]
+    assert not (table == "not run").any().any()
+
+
+def test_verdict_table_reads_not_run_only_without_runs():
+    rows = []
+    for method, acc in (("scratch", 0.85), ("mglwkd", 0.88), ("kd_two_avg", 0.86)):
+        for fold in range(5):
+            for seed in (0, 1):
+                score = acc + 0.001 * fold + 0.0005 * seed * (method == "mglwkd")
+                rows.append({"dataset": "hapt", "method": method, "fold": fold, "seed": seed, "accuracy": score,
+                             "macro_f1": score, "val_accuracy": score, "val_macro_f1": score})
+    spsw = [dict(r, dataset="spsw") for r in rows if r["method"] != "kd_two_avg"]
+    table = R.verdict_table(claims_table(pd.DataFrame(rows + spsw), every_single_teacher=True))
+    assert table.loc["mGLW-KD vs two-teacher KD, averaged", ("spsw", "accuracy")] == "not run"
+    assert table.loc["mGLW-KD vs student from scratch", ("spsw", "accuracy")].endswith(
+        ": holds (gain of a point or more)")
+    assert table.loc["mGLW-KD vs two-teacher KD, averaged", ("hapt", "accuracy")].endswith(
+        ": holds (gain of a point or more)")

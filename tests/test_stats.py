@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from mglwkd_lite.stats import MARGIN, MIN_PAIRS, StatsError, format_comparison, paired_comparison, verdict
+from mglwkd_lite.stats import (MARGIN, MIN_PAIRS, StatsError, format_comparison, paired_comparison, verdict,
+                               verdict_label, verdict_text)
 
 KEYS = [(fold, seed) for fold in range(5) for seed in range(2)]
 
@@ -112,3 +113,33 @@ def test_bad_scores_are_named(bad, match):
 def test_format():
     c = paired_comparison(shifted([3.0, 3.5, 2.5, 3.2, 2.8, 3.1, 2.9, 3.3, 2.7, 3.0]), BASE, test_train_ratio=0.25)
     assert format_comparison(c).startswith("+3.00 [+") and format_comparison(c).endswith("(wins 10/10)")
+
+
+@pytest.mark.parametrize("low, high, rule, label", [
+    (-3.0, -0.5, "does not hold", "worse"),
+    (-2.0, 0.8, "does not hold", "no gain of a point"),
+    (0.0, 0.0, "does not hold", "no gain of a point"),  # a tie: crosses (touches) 0, below the margin
+    (-1e-9, 0.0, "does not hold", "no gain of a point"),  # touching 0 from below is not wholly below it
+    (0.2, 0.8, "holds", "gain below a point"),
+    (1.0, 2.5, "holds", "gain of a point or more"),
+    (0.3, 2.5, "holds", "gain, size unclear"),
+    (-0.5, 2.5, "unclear", "unclear"),
+    (-2.0, MARGIN, "unclear", "unclear"),  # touching the margin is not below it
+])
+def test_verdict_labels_refine_the_rule_without_changing_it(low, high, rule, label):
+    assert verdict(low, high, 10) == rule  # the rule as fixed in advance
+    assert verdict_label(low, high, 10) == label
+
+
+def test_labels_give_no_verdict_on_too_few_runs_and_follow_the_margin():
+    assert verdict_label(-3.0, -1.0, MIN_PAIRS - 1) == "too few runs"
+    assert verdict_label(math.nan, math.nan, 10) == "too few runs"
+    assert verdict_label(-1.0, 1.5, 10, margin=2.0) == "no gain of 2 points"
+    assert verdict_label(0.5, 1.5, 10, margin=2.0) == "gain below 2 points"
+
+
+def test_verdict_text_keeps_the_rule_visible():
+    assert verdict_text("does not hold", "worse") == "does not hold (worse)"
+    assert verdict_text("holds", "gain below a point") == "holds (gain below a point)"
+    assert verdict_text("unclear", "unclear") == "unclear"
+    assert verdict_text("too few runs", "too few runs") == "too few runs"

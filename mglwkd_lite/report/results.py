@@ -411,20 +411,33 @@ def plot_claims(claims: pd.DataFrame, margin: float = MARGIN) -> Figure:
 
 
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
-    """Claims as rows, (data set, metric) as columns: ``difference [interval] (wins) -> verdict``.
+    """Comparisons as rows, (data set, metric) as columns: ``difference [interval] (wins): verdict (label)``.
 
     Parameters
     ----------
     claims : pandas.DataFrame
-        :func:`mglwkd_lite.claims.claims_table`.
+        :func:`mglwkd_lite.claims.claims_table`, best with ``every_single_teacher=True``: the claim
+        "mGLW-KD beats the best single-teacher KD" compares with a teacher chosen per data set and
+        metric, and only with every single teacher judged does each single-teacher row have a cell
+        wherever its runs exist.
 
     Returns
     -------
     pandas.DataFrame
+        Each cell: the paired difference, the rule's verdict and its finer label
+        (:func:`mglwkd_lite.stats.verdict_text`), with ``[best single teacher on validation]`` where
+        that row is the comparator of the best-single-teacher claim and ``[not a claim]`` where it is the
+        other single teacher. "not run" only where ``claims`` has no row: the comparator has no paired
+        runs on that data set.
     """
     if claims.empty:
         return pd.DataFrame()
-    cell = claims["difference"] + ": " + claims["verdict"]
+    text = claims["verdict_text"] if "verdict_text" in claims else claims["verdict"]
+    cell = claims["difference"] + ": " + text
+    if "role" in claims:
+        marks = {"best single teacher on validation": " [best single teacher on validation]",
+                 "other single teacher": " [not a claim]"}
+        cell = cell + claims["role"].map(marks).fillna("")
     out = claims.assign(cell=cell, comparison=claims["a"] + " vs " + claims["b"]).pivot_table(
         index="comparison", columns=["dataset", "metric"], values="cell", aggfunc="first", sort=False)
     return out.fillna("not run")
