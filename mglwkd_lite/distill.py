@@ -55,7 +55,12 @@ Choices the public record leaves open (documented in the book, ablated in notebo
   standardisation makes the logits' scale free): with the per-window KL and uniform maps it grew to
   about 1,400 times the student's features while carrying no per-window information, so the enhanced
   logits were one constant vector (validation accuracy 0.14 whichever slots were used).
-- **Annealing.** ``anneal=True`` starts the student from the scratch-trained student's weights.
+- **Annealing (warm start).** ``anneal=True`` starts the student from the scratch-trained student of the
+  same data set, fold and seed, as the group's ``train_ad.py --student-checkpoint`` does. A protocol
+  (:class:`mglwkd_lite.presets.Protocol`, :func:`apply_protocol`) turns it on for every method with a
+  teacher. ``scratch_long`` is the control such a start needs: the scratch student continued from
+  itself with cross-entropy alone, for the same epochs and schedule ("scratch, trained as long"), so
+  that a warm-started student's gain can be told apart from its extra epochs.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from .losses import (
     kis_distances, kis_entropy_loss, sp_loss,
 )
 from .bank import TeacherBank, teacher_bank  # re-exported: the bank is part of a method's inputs
+from .presets import Protocol
 from .workspace import GlobalWorkspace, WorkspaceConfig, entropy_ratio
 
 __all__ = [
@@ -85,6 +91,8 @@ __all__ = [
     "combine",
     "make_objective",
     "method",
+    "apply_protocol",
+    "KD_TERMS",
     "with_mean_alpha",
     "epoch_spread",
     "KD_LAMBDA",
@@ -202,6 +210,15 @@ class DistillConfig:
     def uses_teachers(self) -> bool:
         """True when any term needs the teachers' outputs."""
         return any(n != "ce" for n in self.active) or self.workspace is not None
+
+    @property
+    def has_kd(self) -> bool:
+        """True when a term distils a teacher's logits (:data:`KD_TERMS`)."""
+        return any(n in KD_TERMS for n in self.active)
+
+
+KD_TERMS: tuple[str, ...] = ("kd_signal", "kd_pi", "kd_two")
+"""The loss terms that distil a teacher's logits (those a protocol's ``logit_std`` applies to)."""
 
 
 # ----------------------------------------------------------------------------- registry
@@ -400,6 +417,8 @@ METHODS: dict[str, DistillConfig] = {
     c.name: c
     for c in (
         DistillConfig("scratch", (("ce", 1.0),)),
+        # "scratch, trained as long": the warm start's control (cross-entropy alone, from the scratch student)
+        DistillConfig("scratch_long", (("ce", 1.0),), anneal=True),
         DistillConfig("kd_signal", _LOGIT + (("kd_signal", KD_LAMBDA),), **_KD),
         DistillConfig("kd_pi", _LOGIT + (("kd_pi", KD_LAMBDA),), **_KD),
         # the group's earlier topological KD: 0.7 PI / 0.3 signal
@@ -425,8 +444,16 @@ METHODS: dict[str, DistillConfig] = {
 """Every row of the results table (the paper's baselines, mGLW-KD and its ablations) as a configuration."""
 
 
-def method(name: str, **changes) -> DistillConfig:
-    """The config of method ``name`` (a key of :data:`METHODS`), optionally with fields replaced.
+def method(name: str, protocol: Protocol | None = None, **changes) -> DistillConfig:
+    """The config of method ``name`` (a key of :data:`METHODS`) under a protocol, optionally with fields replaced.
+
+    Parameters
+    ----------
+    name : str
+    protocol : mglwkd_lite.presets.Protocol, optional
+        Applied with :func:`apply_protocol` (None: the method as registered).
+    **changes
+        Fields to replace (after the protocol).
 
     Raises
     ------
@@ -435,7 +462,36 @@ def method(name: str, **changes) -> DistillConfig:
     """
     if name not in METHODS:
         raise DistillError(f"unknown method {name!r}; known: {sorted(METHODS)}")
-    return replace(METHODS[name], **changes) if changes else METHODS[name]
+    cfg = apply_protocol(METHODS[name], protocol)
+    return replace(cfg, **changes) if changes else cfg
+
+
+def apply_protocol(cfg: DistillConfig, protocol: Protocol | None) -> DistillConfig:
+    """A method's config under a protocol: warm start and logit standardisation of the KD methods.
+
+    Parameters
+    ----------
+    cfg : DistillConfig
+    protocol : mglwkd_lite.presets.Protocol or None
+        ``warm_start`` sets ``anneal=True`` on every method that learns from a teacher
+        (:attr:`DistillConfig.uses_teachers`); ``logit_std`` (when not None) replaces the setting of
+        every method with a KD term (:attr:`DistillConfig.has_kd`). Methods without a teacher (the
+        scratch student, ``scratch_long``) are returned unchanged, so they are shared by every
+        protocol. None, or the ``cold`` protocol, changes nothing.
+
+    Returns
+    -------
+    DistillConfig
+        Unchanged (the same object) when the protocol changes nothing, so keys stay as they were.
+    """
+    if protocol is None:
+        return cfg
+    changes: dict[str, object] = {}
+    if protocol.warm_start and cfg.uses_teachers and not cfg.anneal:
+        changes["anneal"] = True
+    if protocol.logit_std is not None and cfg.has_kd and cfg.logit_std != protocol.logit_std:
+        changes["logit_std"] = protocol.logit_std
+    return replace(cfg, **changes) if changes else cfg
 
 
 def with_mean_alpha(config: DistillConfig, alpha: float) -> DistillConfig:

@@ -42,11 +42,11 @@ from tqdm.auto import tqdm
 
 from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
-from .distill import METHODS, method
+from .distill import METHODS, DistillConfig, method
 from .checkpoint import code_version
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
-from .presets import ALL_METHODS, PRESETS, SWEEP_PRESETS
+from .presets import ALL_METHODS, PRESETS, PROTOCOLS, SWEEP_PRESETS, Protocol
 from .robustness import LEVELS, perturb
 from .train import ArrayDataset, evaluate
 
@@ -63,6 +63,7 @@ __all__ = [
     "run_done",
     "robustness_scores",
     "run_one",
+    "blind_record",
     "run_all",
 ]
 
@@ -132,6 +133,13 @@ class ExperimentPreset:
         Evaluate every student under the perturbations (cheap: inference only).
     folds : tuple of int or None
         Subject folds of every data set (None: the standard split only).
+    protocol : mglwkd_lite.presets.Protocol or None
+        Applied to every method (:func:`mglwkd_lite.distill.apply_protocol`: warm start, logit
+        standardisation); None: each method as registered (the sweeps before the protocol existed).
+    blind : bool
+        Records hold no test score (no test metrics, test curves, best test epoch or residual test
+        score): a pilot that decides on validation subjects writes nothing it could peek at. Needs
+        ``robustness=False`` (the perturbations are scored on the test subjects).
     """
 
     name: str
@@ -141,10 +149,21 @@ class ExperimentPreset:
     models: Any = "quick"
     robustness: bool = True
     folds: tuple[int, ...] | None = None
+    protocol: Protocol | None = None
+    blind: bool = False
+
+    def __post_init__(self) -> None:
+        if self.blind and self.robustness:
+            raise ExperimentError(f"experiment preset {self.name!r}: a blind sweep scores nothing on the test "
+                                  "subjects, so it needs robustness=False")
 
     def models_preset(self) -> ModelsPreset:
         """The :class:`~mglwkd_lite.pipeline.ModelsPreset` of the sweep."""
         return ModelsPreset.preset(self.models)
+
+    def method_config(self, name: str) -> DistillConfig:
+        """Method ``name`` as this sweep trains it (its protocol applied; ``alpha="mean"`` still open)."""
+        return method(name, self.protocol)
 
 
 def experiment_preset(name: str) -> ExperimentPreset:
@@ -175,7 +194,8 @@ def experiment_preset(name: str) -> ExperimentPreset:
     models: Any = preset.models
     if sweep.teacher_seed is not None:  # teachers trained once per split (the fold sweep)
         models = ModelsPreset.from_recipe(preset.models, teacher_seed=sweep.teacher_seed)
-    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, models, folds=sweep.folds)
+    protocol = PROTOCOLS[sweep.protocol] if sweep.protocol else None
+    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, models, folds=sweep.folds, protocol=protocol)
 
 
 def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
@@ -200,7 +220,7 @@ def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
     -------
     str
     """
-    cfg = method(spec.method)
+    cfg = preset.method_config(spec.method)
     parts: list[Any] = [spec.key_part(), cfg, preset.models_preset(), preset.robustness, ROBUSTNESS_SEED]
     if getattr(cfg, "alpha_from", None):
         parts.append({"alpha_from": run_key(preset, dataclasses.replace(spec, method=cfg.alpha_from))})
@@ -315,7 +335,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     start = time.perf_counter()
     models = preset.models_preset()
     distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
-                                progress=progress, fold=spec.fold)
+                                progress=progress, fold=spec.fold, protocol=preset.protocol)
     metrics = distilled.trained.metrics
     record: dict[str, Any] = {
         "key": key,
@@ -338,7 +358,9 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         # After training: fit() sets the thread count of the run's TrainConfig, so this is what ran.
         "machine": repro.machine(),
     }
-    if method(spec.method).uses_teachers:
+    if preset.protocol is not None:
+        record["protocol"] = jsonable(preset.protocol)
+    if preset.method_config(spec.method).uses_teachers:
         # Keys, selected epochs and scores of the teachers the student learnt from.
         record["teachers"] = distilled.teachers or {
             kind: teacher_summary(train_or_load(kind, spec.dataset, models, seed=teacher_seed(models, spec.seed),
@@ -348,9 +370,37 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         test = model_data("student", spec.dataset, models, fold=spec.fold).test
         record["robustness"] = robustness_scores(distilled.model, test)
     record["timings"]["run_seconds"] = time.perf_counter() - start
+    if preset.blind:
+        record = blind_record(record)
     if write:
         _write_record(path, record)
     return record
+
+
+def blind_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A run record without anything scored on the test subjects (``ExperimentPreset.blind``).
+
+    Parameters
+    ----------
+    record : dict
+        As :func:`run_one` builds it.
+
+    Returns
+    -------
+    dict
+        A copy without ``metrics["test"]``, ``best_test``, ``robustness``, the residual path's test
+        score, the history's ``test_*`` columns and the teachers' test scores, marked ``"blind": True``.
+    """
+    out = {k: v for k, v in record.items() if k not in ("best_test", "robustness")}
+    out["metrics"] = {k: v for k, v in record["metrics"].items() if k != "test"}
+    if record.get("residual"):
+        out["residual"] = {k: v for k, v in record["residual"].items() if k != "test"}
+    out["history"] = [{k: v for k, v in row.items() if not k.startswith("test_")} for row in record["history"]]
+    if record.get("teachers"):
+        out["teachers"] = {kind: {k: v for k, v in t.items() if k not in ("test", "best_test")}
+                           for kind, t in record["teachers"].items()}
+    out["blind"] = True
+    return out
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:
@@ -435,6 +485,13 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
                    (preset, kind, dataset, seed, cache, threads), {"fold": fold})
               for kind in _TEACHERS for dataset, fold, seed in pairs]
     phase1 += [_run_job(preset, s, run_kwargs) for s in first if s in todo]
+    # The scratch students a warm start begins from, where their own run is on record but perhaps not
+    # in this cache (a sweep resumed elsewhere), so that no two parallel jobs train the same one.
+    sources = dict.fromkeys((s.dataset, s.fold, s.seed) for s in rest
+                            if s in todo and preset.method_config(s.method).anneal)
+    phase1 += [_Job(f"student-{dataset}{'' if fold is None else f'-fold{fold}'}-seed{seed}", _student_job,
+                    (preset, dataset, seed, cache, threads), {"fold": fold})
+               for dataset, fold, seed in sources if RunSpec(dataset, "scratch", seed, fold) not in todo]
     # Phase 2: every distillation run that needs no other run; phase 3: those that take a value from
     # another run of the same split and seed (the mean-alpha control reads mGLW-KD's alpha), so that
     # parallel jobs never train that source student twice.
@@ -540,6 +597,15 @@ def _cluster_threads(client: Any, cache: Path) -> int:
         entry = hosts.setdefault(host, [cores, 0])
         entry[1] += nthreads.get(worker, 1)
     return max(1, min(cores // max(1, threads) for cores, threads in hosts.values()))
+
+
+def _student_job(preset: ExperimentPreset, dataset: str, seed: int, cache_dir: str | os.PathLike | None,
+                 threads: int, fold: int | None = None) -> None:
+    """Train (or find cached) the scratch student a warm start begins from; returns None."""
+    repro.set_threads(threads)
+    train_or_load("student", dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False,
+                  fold=fold)
+    return None
 
 
 def _teacher_job(preset: ExperimentPreset, kind: str, dataset: str, seed: int,

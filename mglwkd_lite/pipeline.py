@@ -33,12 +33,12 @@ from ._io import default_cache_dir, stable_hash
 from .checkpoint import Trained, cached_outputs, fit_or_load
 from .data import DataConfig, prepare
 from .distill import (
-    METHODS, DistillConfig, DistillError, TeacherBank, build_workspace, epoch_spread, make_objective, method,
-    with_mean_alpha,
+    METHODS, DistillConfig, DistillError, TeacherBank, apply_protocol, build_workspace, epoch_spread, make_objective,
+    method, with_mean_alpha,
 )
 from .models import ModelSpec, build_model
 from .model_presets import KINDS, ModelsPreset, check_kind
-from .presets import PRESETS
+from .presets import PRESETS, Protocol
 from .records import save_trained_record, teacher_summary
 from .topology import PIConfig, cached_persistence_images, fit_dataset_scaling
 from .train import ArrayDataset, TrainError, evaluate
@@ -373,16 +373,16 @@ def mean_alpha(result: Distilled) -> float:
 
 def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                    seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
-                   progress: bool = True, fold: int | None = None) -> DistillConfig:
-    """A method's config ready to train: ``alpha="mean"`` filled in from its ``alpha_from`` run.
+                   progress: bool = True, fold: int | None = None, protocol: Protocol | None = None) -> DistillConfig:
+    """A method's config ready to train: the protocol applied, ``alpha="mean"`` filled in from its ``alpha_from`` run.
 
     Parameters
     ----------
     name_or_cfg : str or mglwkd_lite.distill.DistillConfig
         A key of :data:`mglwkd_lite.distill.METHODS`, or a config.
-    dataset, preset, seed, threads, cache_dir, progress, fold
+    dataset, preset, seed, threads, cache_dir, progress, fold, protocol
         As in :func:`distill_or_load`; the ``alpha_from`` run (e.g. ``"mglwkd"``) of the same data
-        set, preset, fold, seed and threads is loaded from the cache, or trained first.
+        set, preset, fold, seed, threads and protocol is loaded from the cache, or trained first.
 
     Returns
     -------
@@ -390,17 +390,18 @@ def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pres
         The config itself unless its ``alpha`` is ``"mean"``; then
         ``with_mean_alpha(cfg, mean_alpha(<alpha_from run>))``, whose value is part of every key.
     """
-    cfg = method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg
+    cfg = apply_protocol(method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg, protocol)
     if cfg.alpha != "mean":
         return cfg
     source = distill_or_load(cfg.alpha_from, dataset, preset, seed=seed, threads=threads, cache_dir=cache_dir,
-                             progress=progress, fold=fold)
+                             progress=progress, fold=fold, protocol=protocol)
     return with_mean_alpha(cfg, mean_alpha(source))
 
 
 def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                     seed: int = 0, threads: int | None = None, cache_dir: str | Path | None = None,
-                    progress: bool = True, retrain: bool = False, fold: int | None = None) -> Distilled:
+                    progress: bool = True, retrain: bool = False, fold: int | None = None,
+                    protocol: Protocol | None = None) -> Distilled:
     """Train the student with one method in the project's one loop, or load it from the cache.
 
     Parameters
@@ -420,6 +421,9 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
         training config, hence of the cache key.
     cache_dir, progress, retrain, fold
         As in :func:`train_or_load`.
+    protocol : mglwkd_lite.presets.Protocol, optional
+        Applied to the method (:func:`mglwkd_lite.distill.apply_protocol`): a warm start begins from
+        the scratch student of the same data set, preset, fold and seed. None: the method as given.
 
     Returns
     -------
@@ -436,7 +440,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     """
     setup = ModelsPreset.preset(preset)
     cfg = resolve_method(name_or_cfg, dataset, setup, seed=seed, threads=threads, cache_dir=cache_dir,
-                         progress=progress, fold=fold)
+                         progress=progress, fold=fold, protocol=protocol)
     kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
     if cfg == METHODS["scratch"]:
         return Distilled(cfg, train_or_load("student", dataset, setup, retrain=retrain, **kwargs))

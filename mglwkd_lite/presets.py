@@ -49,6 +49,8 @@ __all__ = [
     "GROUP_LR_STEPS",
     "QUICK_LR_STEPS",
     "FOLD_METHODS",
+    "Protocol",
+    "PROTOCOLS",
 ]
 
 ALL_METHODS = "all"
@@ -63,6 +65,41 @@ QUICK_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 3, 0.01), (2 / 3, 0.001)
 FOLD_METHODS: tuple[str, ...] = ("scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "mglwkd",
                                  "kd_two_mean_alpha")
 """The methods of the ``folds`` sweep (the mean-alpha control after the mGLW-KD run its alpha comes from)."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every KD-type student of a sweep starts and which logits its KD terms read.
+
+    A protocol changes the method configurations of a sweep, not the models preset, so that the
+    scratch student and the teachers of a fold are the same under every protocol (and their cache
+    entries are shared).
+
+    Parameters
+    ----------
+    name : str
+        The protocol's name (``"cold"``: each method's own configuration).
+    warm_start : bool
+        Start every student that learns from a teacher from the scratch student of the same data
+        set, fold and seed (the group's ``--student-checkpoint``; ``DistillConfig.anneal``).
+    logit_std : bool or None
+        Logit standardisation in the CE and KD terms of every method with a KD term; None keeps
+        each method's own setting.
+    chosen : str
+        What was chosen, on which subjects, when and why (empty for the cold protocol).
+    """
+
+    name: str
+    warm_start: bool = False
+    logit_std: bool | None = None
+    chosen: str = ""
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "cold": Protocol("cold"),
+}
+"""The registered protocols: ``cold`` is every sweep before the pilot (students from random weights,
+each method's own logit standardisation)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +151,8 @@ class Sweep:
         None: each seed trains its own teachers; an int: the teachers of a split are trained once,
         with this seed, and every student seed distils from them
         (:attr:`mglwkd_lite.pipeline.ModelsPreset.teacher_seed`).
+    protocol : str or None
+        A key of :data:`PROTOCOLS` applied to every method (None: each method as registered).
     """
 
     datasets: tuple[str, ...]
@@ -121,6 +160,7 @@ class Sweep:
     seeds: tuple[int, ...]
     folds: tuple[int, ...] | None = None
     teacher_seed: int | None = None
+    protocol: str | None = None
 
 
 @dataclass(frozen=True)

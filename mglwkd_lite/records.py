@@ -31,14 +31,15 @@ def teacher_summary(trained: Trained) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``key``, ``selected_epoch``, ``val`` and ``test`` (accuracy, macro F1, n) and ``best_test``
-        (optimistic; None for a model trained before it was recorded).
+        ``key``, ``selected_epoch``, ``val`` and ``test`` (accuracy, macro F1, n), ``best_test``
+        (optimistic; None for a model trained before it was recorded), ``epochs_run`` and ``seconds``
+        (its training time).
     """
     m = trained.metrics
     scores = {split: {k: jsonable(m[split][k]) for k in ("accuracy", "macro_f1", "n")}
               for split in ("val", "test") if split in m}
     return {"key": trained.key, "selected_epoch": m.get("selected_epoch", m.get("best_epoch")), **scores,
-            "best_test": m.get("best_test")}
+            "best_test": m.get("best_test"), "epochs_run": m.get("epochs_run"), "seconds": m.get("seconds")}
 
 
 def save_trained_record(trained: Mapping[tuple[str, str], Trained], folder: str | Path) -> Path:

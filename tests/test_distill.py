@@ -151,7 +151,7 @@ def test_dynamic_alpha_bounds_and_formula():
 
 
 def test_every_results_table_row_is_a_method():
-    rows = {"scratch", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha", "sp", "at",
+    rows = {"scratch", "scratch_long", "kd_signal", "kd_pi", "kd_two_fixed", "kd_two_avg", "kd_two_mean_alpha", "sp", "at",
             "mglwkd", "mglwkd_anneal", "mglwkd_one_iter", "mglwkd_fixed_alpha", "mglwkd_no_align",
             "mglwkd_alpha_swapped", "mglwkd_no_residual"}
     assert rows == set(D.METHODS)
