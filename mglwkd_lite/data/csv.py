@@ -2,18 +2,27 @@
 
 :func:`load_csv` and :func:`from_arrays` share their checks: every value finite, labels among the
 declared classes, time stamps sorted, unique, regular, without long gaps and at a plausible sampling
-rate. What can be repaired safely (unsorted or repeated stamps, jitter) is repaired, counted in the
-returned :class:`~mglwkd_lite.data.Recordings`' ``report`` and announced by a
+rate. What can be repaired safely (unsorted stamps, rows repeated exactly, jitter) is repaired,
+counted in the returned :class:`~mglwkd_lite.data.Recordings`' ``report`` and announced by a
 :class:`~mglwkd_lite.data.RepairWarning`; ``strict=True`` raises instead. Anything else raises a
 :class:`~mglwkd_lite.data.DataError` subclass naming the file, column and row, and, where the cause
 is a setting, the setting that fits: the ``encoding`` a file can be read with, the ``sep`` that splits
-its header into the expected columns, the ``time_unit`` that gives a plausible sampling rate.
+its header into the expected columns, the ``decimal`` mark of its numbers, the ``time_unit`` that
+gives a plausible sampling rate, or ``input_rate_hz`` when its stamps cannot hold the samples.
+
+Time stamps that cannot hold the samples are an error, never a repair: rows that share a stamp but
+hold other values (stamps to the whole second, or to 0.1 s, at 50 Hz; stamps written with too few
+digits; several series one after another, each starting at 0) would lose most of the samples if
+de-duplicated. The error names the stamps' resolution and the rate the rows imply; with
+``input_rate_hz`` (``--rate``) the rows are taken, in file order, as evenly spaced at that rate from
+the first stamp.
 
 Time stamps are numbers in a unit (``time_unit``) or ISO 8601 date-times
 (``2022-07-11T10:00:00.020+02:00``, also with a space for the ``T`` and without an offset). Each
 recording's first stamp is subtracted in the stamps' own unit before they are converted to
 seconds, so that large epoch stamps (milliseconds since 1970) lose no precision; it is kept in
-``Recordings.rec_t0``.
+``Recordings.rec_t0``. Reading the file's text (encoding, comment lines and a preamble before the
+header, a trailing separator, rows that cannot be split) is :mod:`~mglwkd_lite.data.csvfile`'s job.
 """
 
 from __future__ import annotations
@@ -28,10 +37,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd  # parsing only: the loader reads every cell as text, then checks it
 
+from .csvfile import check_separator, decimal_comma_hint, read_table, separator_advice
 from .records import (
-    UNLABELLED, DataError, EmptyFileError, EncodingError, FormatError, GapError, MissingColumnError,
-    NonFiniteError, NonNumericError, Recordings, RecordingTooShortError, RepairReport, RepairWarning,
-    TimestampError, TimeUnitError, UnknownLabelError, did_you_mean,
+    UNLABELLED, DataError, EmptyFileError, FormatError, MissingColumnError, NonFiniteError, NonNumericError,
+    Recordings, RecordingTooShortError, RepairReport, RepairWarning, TimeUnitError, UnknownLabelError,
+    did_you_mean,
+)
+from .timestamps import (
+    PER_SECOND, PLAUSIBLE_RATE_HZ, TIME_UNITS, Clock, TimeRules, check_steps, even_axis, low_rate_message, row_name,
+    sorted_unique,
 )
 
 __all__ = ["ColumnMap", "TIME_UNITS", "PLAUSIBLE_RATE_HZ", "load_csv", "from_arrays"]
@@ -57,137 +71,42 @@ class ColumnMap:
     subject: str | None = "subject"
 
 
-#: Seconds per unit of the time column, for each accepted ``time_unit``.
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-#: Sampling rates (Hz) a body-worn accelerometer records at; stamps giving a median rate outside
-#: this range were read in the wrong unit (or are not time stamps).
-PLAUSIBLE_RATE_HZ = (1.0, 10_000.0)
-
-# Units per second, exact integers: stamps are divided by these, so 1602483447972 ms -> the float
-# nearest to 1602483447.972 s.
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-_UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _NAN_TOKENS = {"", "nan", "na", "n/a", "null", "none"}
-# Separators tried on the header line when a configured column is missing.
-_COMMON_SEPS = (",", ";", "\t", "|")
-# What a user can type for a tab on the command line.
-_SEP_ALIASES = {"\\t": "\t", "tab": "\t"}
-
-
-@dataclass(frozen=True)
-class _Clock:
-    """How one input stamps time: its column, unit and form, for conversions and messages."""
-
-    column: str
-    unit: str = "s"  # a key of TIME_UNITS; "ns" for date-times
-    iso: str | None = None  # UTC offset of ISO 8601 date-times ("" naive); None for numbers
-    arrays: bool = False  # from_arrays: advice speaks of seconds, not of time_unit
-
-
-def _row_name(source: str, row: int) -> str:
-    """Rows are numbered from 1 over data rows; in a CSV file data row i is on line i + 1."""
-    return f"row {row + 1} (line {row + 2})" if source != "<arrays>" else f"index {row}"
-
-
-def _hz(rate: float) -> str:
-    """A sampling rate for messages: whole hertz above 100, three digits below."""
-    return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
-
-
-def _plausible(rate: float) -> bool:
-    return bool(PLAUSIBLE_RATE_HZ[0] <= rate <= PLAUSIBLE_RATE_HZ[1])
-
-
-def _unit_advice(clock: _Clock, step_s: float, rate_hz: float) -> str:
-    """Advice to read the stamps in another unit, or "".
-
-    The unit whose median step is closest (on a log scale) to the target ``rate_hz`` is suggested
-    when it is not the one given and its rate is plausible. Date-times carry their unit.
-    """
-    if clock.iso is not None or not step_s > 0:
-        return ""
-    step_raw = step_s * _PER_SECOND[clock.unit]  # the median step in the stamps' own numbers
-    best = min(TIME_UNITS, key=lambda u: abs(np.log(rate_hz * step_raw * TIME_UNITS[u])))
-    rate = 1.0 / (step_raw * TIME_UNITS[best])
-    if best == clock.unit or not _plausible(rate):
-        return ""
-    if clock.arrays:
-        return (f"time is taken in seconds; if it is in {_UNIT_WORDS[best]}, pass time * {TIME_UNITS[best]:g}, "
-                f"which gives {_hz(rate)} Hz")
-    return (f"the stamps look like {_UNIT_WORDS[best]}: use time_unit={best!r} (--time-unit {best}), "
-            f"which gives {_hz(rate)} Hz")
 
 
 def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: np.ndarray | None,
-                  xyz: np.ndarray, lab: np.ndarray, rate_hz: float, max_gap_s: float, jitter_tol: float,
-                  strict: bool, clock: _Clock) -> tuple[np.ndarray, np.ndarray, float, list[dict]]:
-    """Sort, de-duplicate and resample one recording to ``rate_hz``.
+                  xyz: np.ndarray, lab: np.ndarray, rules: TimeRules,
+                  clock: Clock) -> tuple[np.ndarray, np.ndarray, float, list[dict]]:
+    """Sort, de-duplicate and resample one recording to ``rules.rate_hz``.
 
     ``stamps`` are in the clock's unit (float64, or int64 nanoseconds for date-times), ``rows_in``
     their rows in the input (for messages) and ``shown`` their text as written (None: numbers).
     Returns the samples, the labels, the first stamp in seconds and the repairs made.
     """
-    rows: list[dict] = []
     n_in = len(stamps)
-    col = clock.column
-    origin = stamps.min()
-    # Subtract the first stamp in the stamps' own unit, then convert: epoch milliseconds stay exact.
-    t = (stamps - origin) / _PER_SECOND[clock.unit]
-    idx = np.arange(n_in)  # position of each kept row in this recording's input, for messages
 
-    def at(i: int) -> str:
-        j = int(idx[i])
+    def at(j: int) -> str:
         return shown[j] if shown is not None else np.format_float_positional(float(stamps[j]), trim="-")
 
-    # Unsorted stamps: count the steps backwards, then sort stably (the first of equal stamps stays).
-    back = int((np.diff(t) < 0).sum())
-    if back:
-        if strict:
-            i = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
-            raise TimestampError(f"{source}: column {col!r} {_row_name(source, int(rows_in[i]))} goes back in time "
-                                 f"({at(i)} after {at(i - 1)}); strict mode expects sorted time stamps")
-        order = np.argsort(t, kind="stable")
-        t, xyz, lab, idx = t[order], xyz[order], lab[order], idx[order]
-        rows.append({"source": source, "kind": "unsorted_rows", "count": back,
-                     "detail": "time stamps going back; rows sorted by time"})
-    dup = np.flatnonzero(np.diff(t) == 0) + 1
-    if len(dup):
-        if strict:
-            raise TimestampError(f"{source}: column {col!r} has {len(dup)} duplicate time stamps "
-                                 f"(first at {at(int(dup[0]))}); strict mode expects unique time stamps")
-        keep = np.ones(len(t), dtype=bool)
-        keep[dup] = False
-        t, xyz, lab, idx = t[keep], xyz[keep], lab[keep], idx[keep]
-        rows.append({"source": source, "kind": "duplicate_rows", "count": int(len(dup)),
-                     "detail": "repeated time stamps; first row kept"})
-    dt = np.diff(t)
-    if len(dt):
-        nominal = float(np.median(dt))
-        advice = _unit_advice(clock, nominal, rate_hz)
-        # The unit first: a wrong one makes every step a "gap" and the gap advice point the wrong way.
-        if not _plausible(1.0 / nominal):
-            lo, hi = PLAUSIBLE_RATE_HZ
-            raise TimeUnitError(f"{source}: column {col!r} steps {nominal:.6g} s between samples (median), "
-                                f"{_hz(1.0 / nominal)} Hz, not a plausible sampling rate ({lo:g} to {hi:g} Hz); "
-                                f"{advice or 'check the time column and its unit'}")
-        if dt.max() > max_gap_s:
-            i = int(dt.argmax())
-            raise GapError(f"{source}: column {col!r} jumps {dt[i]:.3f} s between time {at(i)} and {at(i + 1)}, "
-                           f"more than the allowed gap of {max_gap_s} s; "
-                           f"{advice or 'split the recording there or raise max_gap_s'}")
-        jitter = int((np.abs(dt - nominal) > jitter_tol * nominal).sum())
-        if jitter:
-            if strict:
-                raise TimestampError(f"{source}: {jitter} intervals of column {col!r} differ from the median "
-                                     f"{nominal:.6f} s by more than {jitter_tol:.0%}; strict mode expects regular stamps")
-            rows.append({"source": source, "kind": "jittery_intervals", "count": jitter,
-                         "detail": f"intervals off the median {nominal:.4g} s by > {jitter_tol:.0%}; "
-                                   "fixed by resampling"})
+    def name(j: int) -> str:
+        return row_name(source, int(rows_in[j]), clock.line0)
+
+    if rules.input_rate_hz is not None:
+        origin = stamps[0]
+        t, rows = even_axis(source, stamps, clock, rules, at, name)
+        nominal = 1.0 / float(rules.input_rate_hz)
+        if rules.min_rate_hz is not None and rules.input_rate_hz < rules.min_rate_hz:
+            raise TimeUnitError(low_rate_message(source, clock, nominal, rules, ""))
+    else:
+        origin = stamps.min()
+        t, xyz, lab, kept, rows = sorted_unique(source, stamps, xyz, lab, clock, rules, at, name)
+        nominal = check_steps(source, t, clock, rules, lambda i: at(int(kept[i])), rows)
     # Uniform grid from the first stamp; axes linear, label of the nearest input sample. A last stamp
     # within the floating-point rounding of the stamps (a few units in the last place of the largest
     # stamp, in samples) of a grid point counts as on it, so the last sample is kept.
+    rate_hz = rules.rate_hz
     span = float(t[-1])
-    scale = abs(float(origin)) / _PER_SECOND[clock.unit] + span
+    scale = abs(float(origin)) / PER_SECOND[clock.unit] + span
     tol = 1e-9 + 8 * np.finfo(np.float64).eps * scale * rate_hz
     n_out = int(np.floor(span * rate_hz + tol)) + 1
     grid = np.arange(n_out) / rate_hz
@@ -196,32 +115,34 @@ def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: n
     left = np.maximum(right - 1, 0)
     nearest = np.where(np.abs(grid - t[left]) <= np.abs(t[right] - grid), left, right)
     rows.append({"source": source, "kind": "resampled_rows", "count": n_out,
-                 "detail": f"{n_in} input rows resampled to {n_out} at {rate_hz:g} Hz"})
-    return out.astype(np.float32), lab[nearest], float(origin) / _PER_SECOND[clock.unit], rows
+                 "detail": f"{n_in} input rows resampled to {n_out} at {rate_hz:g} Hz",
+                 "input_rate_hz": 1.0 / nominal if nominal > 0 else None})
+    return out.astype(np.float32), lab[nearest], float(origin) / PER_SECOND[clock.unit], rows
 
 
 def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray,
-           subj: np.ndarray, rec: np.ndarray | None, classes: tuple[str, ...], rate_hz: float, max_gap_s: float,
-           jitter_tol: float, strict: bool, min_length: int | None, columns: Sequence[str], clock: _Clock,
-           name: str, value_limit: float | None = None) -> Recordings:
+           subj: np.ndarray, rec: np.ndarray | None, classes: tuple[str, ...], rules: TimeRules,
+           min_length: int | None, columns: Sequence[str], clock: Clock, name: str,
+           value_limit: float | None = None, extra_rows: Sequence[dict] = ()) -> Recordings:
     """Shared checks and resampling of the CSV and array entry points.
 
     One recording per subject, or per (subject, recording id) pair when ``rec`` is given, in order
-    of first appearance.
+    of first appearance. ``extra_rows`` are repairs made before (lines skipped before a header).
     """
     if len(xyz) == 0:
         raise EmptyFileError(f"{source}: no data rows; expected at least one sample")
     for k, col in enumerate(columns):
         bad = np.flatnonzero(~np.isfinite(xyz[:, k]))
         if len(bad):
-            raise NonFiniteError(f"{source}: column {col!r} {_row_name(source, int(bad[0]))} is "
+            raise NonFiniteError(f"{source}: column {col!r} {row_name(source, int(bad[0]), clock.line0)} is "
                                  f"{xyz[bad[0], k]}; expected a finite number ({len(bad)} such values)")
     if stamps is not None and stamps.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(stamps))
         if len(bad):
-            raise NonFiniteError(f"{source}: column {clock.column!r} {_row_name(source, int(bad[0]))} is "
-                                 f"{stamps[bad[0]]}; expected a finite time stamp")
-    rows = [] if value_limit is None else _implausible(source, xyz, columns, value_limit)
+            raise NonFiniteError(f"{source}: column {clock.column!r} {row_name(source, int(bad[0]), clock.line0)} "
+                                 f"is {stamps[bad[0]]}; expected a finite time stamp")
+    rows = list(extra_rows) + ([] if value_limit is None else _implausible(source, xyz, columns, value_limit,
+                                                                             clock.line0))
     rec_key = np.zeros(len(subj), np.int64) if rec is None else rec
     groups = list(dict.fromkeys(zip(subj.tolist(), rec_key.tolist())))
     accs, labs, lens, subs, ids, t0s = [], [], [], [], [], []
@@ -235,11 +156,11 @@ def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz
         else:
             where = np.flatnonzero(m)
             a, lb, t0, rep = _resample_one(src, stamps[m], where, None if shown is None else shown[m], xyz[m],
-                                           lab[m], rate_hz, max_gap_s, jitter_tol, strict, clock)
+                                           lab[m], rules, clock)
             rows += rep
             t0s.append(t0)  # where the grid starts: the earliest stamp
         if min_length is not None and len(a) < min_length:
-            raise RecordingTooShortError(f"{src}: {len(a)} samples at {rate_hz:g} Hz, shorter than one window "
+            raise RecordingTooShortError(f"{src}: {len(a)} samples at {rules.rate_hz:g} Hz, shorter than one window "
                                          f"of {min_length}; expected at least {min_length}")
         accs.append(a)
         labs.append(lb)
@@ -253,14 +174,14 @@ def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz
     return Recordings(
         acc=np.concatenate(accs), label=np.concatenate(labs).astype(np.int64), classes=classes,
         rec_len=np.asarray(lens, np.int64), rec_subject=np.asarray(subs, np.int64),
-        rec_id=np.asarray(ids, np.int64), rate_hz=float(rate_hz), name=name,
+        rec_id=np.asarray(ids, np.int64), rate_hz=float(rules.rate_hz), name=name,
         channels=tuple(columns), units="as given", sources=(source,) * n, report=report,
         rec_t0=np.asarray(t0s, np.float64) if stamps is not None else None,
         time_iso=clock.iso if stamps is not None else None,
     )
 
 
-def _implausible(source: str, xyz: np.ndarray, columns: Sequence[str], limit: float) -> list[dict]:
+def _implausible(source: str, xyz: np.ndarray, columns: Sequence[str], limit: float, line0: int = 2) -> list[dict]:
     """The report row of values beyond +-``limit`` (kept), naming the first rows; [] when none."""
     beyond = np.abs(xyz) > limit
     bad = np.flatnonzero(beyond.any(axis=1))
@@ -269,14 +190,14 @@ def _implausible(source: str, xyz: np.ndarray, columns: Sequence[str], limit: fl
     first = []
     for i in bad[:3]:
         k = int(np.flatnonzero(beyond[i])[0])
-        first.append(f"{_row_name(source, int(i))} {columns[k]}={xyz[i, k]:.6g}")
+        first.append(f"{row_name(source, int(i), line0)} {columns[k]}={xyz[i, k]:.6g}")
     more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
     return [{"source": source, "kind": "implausible_values", "count": int(len(bad)),
              "detail": f"rows with a value beyond +-{limit:g}, kept: {', '.join(first)}{more}"}]
 
 
 def _encode_labels(source: str, col: str, values: Sequence, classes: Sequence[str] | None,
-                   unlabelled: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+                   unlabelled: Sequence[str], line0: int = 2) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map label values (compared as stripped strings) to class indices; unknown ones raise."""
     text = np.asarray([str(v).strip() for v in values], dtype=object)
     empty = np.isin(text, list(unlabelled))
@@ -288,50 +209,10 @@ def _encode_labels(source: str, col: str, values: Sequence, classes: Sequence[st
     for i in np.flatnonzero(~empty):
         j = lut.get(text[i])
         if j is None:
-            raise UnknownLabelError(f"{source}: column {col!r} {_row_name(source, int(i))} has label {text[i]!r}; "
+            raise UnknownLabelError(f"{source}: column {col!r} {row_name(source, int(i), line0)} has label {text[i]!r}; "
                                     f"expected one of {list(classes)}{did_you_mean(text[i], classes)}")
         out[i] = j
     return out, classes
-
-
-def _encoding_message(path: Path, encoding: str, exc: UnicodeError) -> str:
-    """Why a file could not be decoded, and the ``encoding`` that likely reads it."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        guess, why = "utf-16", "it starts with a UTF-16 byte-order mark"
-    elif codecs.lookup(encoding).name != "utf-8" and _decodes(head, "utf-8"):
-        guess, why = "utf-8", "its start reads as UTF-8"
-    else:
-        guess, why = "latin-1", "exports of older or Windows software are often Latin-1 (or cp1252)"
-    where = ""
-    if isinstance(exc, UnicodeDecodeError) and exc.start < len(exc.object):
-        where = f" (byte 0x{exc.object[exc.start]:02x} cannot be decoded)"
-    return (f"{path.name}: not {encoding} text{where}; {why}: pass the file's encoding with "
-            f"encoding={guess!r} (--encoding {guess} on the command line)")
-
-
-def _decodes(data: bytes, encoding: str) -> bool:
-    """True if ``data`` (possibly cut inside a character at its end) decodes in ``encoding``."""
-    try:
-        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
-    except UnicodeError:
-        return False
-    return True
-
-
-def _separator_advice(path: Path, encoding: str, sep: str, wanted: Sequence[str]) -> str:
-    """"; ... sep=';' ..." when another common separator splits the header into the wanted columns."""
-    try:
-        with open(path, encoding=encoding, newline="") as fh:
-            header = fh.readline().lstrip("\ufeff").rstrip("\r\n")
-    except (OSError, UnicodeError):
-        return ""
-    for other in _COMMON_SEPS:
-        if other != sep and set(wanted) <= {c.strip() for c in header.split(other)}:
-            return (f"; the header splits into the expected columns with sep={other!r} "
-                    f"(--sep {other!r} on the command line)")
-    return ""
 
 
 def _utc_offset(ts: pd.Series) -> str:
@@ -345,7 +226,27 @@ def _utc_offset(ts: pd.Series) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _time_column(source: str, col: str, raw: pd.Series) -> tuple[np.ndarray, str | None]:
+def _numbers(source: str, col: str, raw: pd.Series, decimal: str = ".", line0: int = 2) -> np.ndarray:
+    """A column of text cells as float64 (NaN tokens -> NaN); other text or an empty cell raises."""
+    text = raw.str.strip()
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    val = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    empty = np.flatnonzero((text == "").to_numpy())
+    bad = np.flatnonzero(np.isnan(val) & ~text.str.lower().isin(_NAN_TOKENS).to_numpy())
+    if len(bad):
+        i, cell = int(bad[0]), raw.iloc[int(bad[0])].strip()
+        raise NonNumericError(f"{source}: column {col!r} {row_name(source, i, line0)} holds {cell!r}; expected a "
+                              f"number{decimal_comma_hint(cell, decimal)}")
+    if len(empty):
+        raise NonFiniteError(f"{source}: column {col!r} {row_name(source, int(empty[0]), line0)} is empty; expected "
+                             f"a number (a missing value, or a row with fewer fields than the header; "
+                             f"{len(empty)} such cells)")
+    return val
+
+
+def _time_column(source: str, col: str, raw: pd.Series, decimal: str = ".",
+                 line0: int = 2) -> tuple[np.ndarray, str | None]:
     """The time column as numbers (float64), or as ISO 8601 date-times (int64 ns since 1970 UTC).
 
     Returns the stamps and, for date-times, their UTC offset (``""`` when naive; mixed offsets are
@@ -353,14 +254,16 @@ def _time_column(source: str, col: str, raw: pd.Series) -> tuple[np.ndarray, str
     """
     text = raw.str.strip()
     missing = text.str.lower().isin(_NAN_TOKENS).to_numpy()
-    val = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    numbers = text.str.replace(decimal, ".", regex=False) if decimal != "." else text
+    val = pd.to_numeric(numbers, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(np.isnan(val) & ~missing)
     if not len(bad):
         return val, None
     first = int(bad[0])
     if pd.isna(pd.to_datetime(pd.Series([text.iloc[first]]), format="ISO8601", errors="coerce").iloc[0]):
-        raise NonNumericError(f"{source}: column {col!r} {_row_name(source, first)} holds {text.iloc[first]!r}; "
-                              "expected a number or an ISO 8601 date-time")
+        raise NonNumericError(f"{source}: column {col!r} {row_name(source, first, line0)} holds "
+                              f"{text.iloc[first]!r}; expected a number or an ISO 8601 date-time"
+                              f"{decimal_comma_hint(text.iloc[first], decimal)}")
     cells = text.where(~missing)
     try:
         ts = pd.to_datetime(cells, format="ISO8601", errors="coerce")
@@ -371,11 +274,11 @@ def _time_column(source: str, col: str, raw: pd.Series) -> tuple[np.ndarray, str
     bad = np.flatnonzero(ts.isna().to_numpy() & ~missing)
     if len(bad):
         i = int(bad[0])
-        raise NonNumericError(f"{source}: column {col!r} {_row_name(source, i)} holds {text.iloc[i]!r}; "
+        raise NonNumericError(f"{source}: column {col!r} {row_name(source, i, line0)} holds {text.iloc[i]!r}; "
                               "expected an ISO 8601 date-time like the other rows")
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise NonFiniteError(f"{source}: column {col!r} {_row_name(source, i)} is {text.iloc[i]!r}; "
+        raise NonFiniteError(f"{source}: column {col!r} {row_name(source, i, line0)} is {text.iloc[i]!r}; "
                              "expected a time stamp")
     ts = ts.dt.as_unit("ns")
     if ts.dt.tz is not None:
@@ -387,17 +290,21 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
              classes: Sequence[str] | None = None, time_unit: str = "s", subject: int = 0,
              max_gap_s: float = 1.0, jitter_tol: float = 0.1, strict: bool = False,
              min_length: int | None = None, unlabelled: Sequence[str] = ("",), name: str | None = None,
-             sep: str = ",", encoding: str = "utf-8", value_limit: float | None = None) -> Recordings:
+             sep: str = ",", encoding: str = "utf-8", value_limit: float | None = None, decimal: str = ".",
+             skip_rows: int | None = None, input_rate_hz: float | None = None,
+             min_rate_hz: float | None = None) -> Recordings:
     """Load a device's CSV export and resample it to ``rate_hz``.
 
     Rows are grouped by subject (one recording per subject, in order of first appearance). Per
-    recording: time stamps going back are sorted (stable), repeated stamps keep their first row, and
-    the axes are interpolated linearly onto a uniform grid at ``rate_hz`` from the first stamp; each
-    grid point takes the label of the nearest input row. Each of these repairs is counted in
-    ``report`` and announced by a :class:`RepairWarning`; ``strict=True`` raises
-    :class:`TimestampError` instead (unsorted, duplicate, or intervals off the median by more than
-    ``jitter_tol``). The first stamp is subtracted in the file's unit before the conversion to
-    seconds, and a last stamp within rounding of a grid point keeps its sample.
+    recording: time stamps going back are sorted (stable), rows that repeat the row before exactly
+    (time and values) are dropped, and the axes are interpolated linearly onto a uniform grid at
+    ``rate_hz`` from the first stamp; each grid point takes the label of the nearest input row. Each
+    of these repairs is counted in ``report`` and announced by a :class:`RepairWarning`;
+    ``strict=True`` raises :class:`TimestampError` instead (unsorted, duplicate, or intervals off the
+    median by more than ``jitter_tol``). Rows that share a stamp but hold other values raise
+    :class:`TimestampError` naming the stamps' step and the rate the rows imply (see the module
+    notes). The first stamp is subtracted in the file's unit before the conversion to seconds, and a
+    last stamp within rounding of a grid point keeps its sample.
 
     Parameters
     ----------
@@ -434,31 +341,50 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
         Largest physically plausible magnitude of an axis value, in the file's units. Rows beyond it
         are kept but counted in ``report`` as ``"implausible_values"``, naming the first rows (so a
         :class:`RepairWarning` is emitted). None: no check.
+    decimal : {".", ","}
+        The decimal mark of the numbers (``","``: ``0,98``; the separator must then be another).
+    skip_rows : int, optional
+        Lines before the header. None: comment lines and a preamble before the header are found
+        and skipped (counted in ``report`` as ``"skipped_lines"``).
+    input_rate_hz : float, optional
+        The recording's own sampling rate. When given, the rows of each recording are taken, in
+        file order, as evenly spaced at this rate from its first stamp (for stamps too coarse to
+        hold the samples, or a column that counts samples); the stamps must not go back and must
+        span the same time as the rows (within one stamp step and 2 %). Counted in ``report`` as
+        ``"rebuilt_time"``.
+    min_rate_hz : float, optional
+        Least median sampling rate of a recording (for a model: what it can use); a lower one raises
+        :class:`TimeUnitError` naming the time unit that fits, or saying that the recording is too
+        coarse. None: only :data:`PLAUSIBLE_RATE_HZ` is checked.
 
     Returns
     -------
     Recordings
-        ``acc`` (n, 3) float32 in the file's units, ``report`` with the repairs, ``rec_t0`` the
+        ``acc`` (n, 3) float32 in the file's units, ``report`` with the repairs (the
+        ``"resampled_rows"`` row of each recording also holds its ``input_rate_hz``), ``rec_t0`` the
         first stamp of each recording in seconds and ``time_iso`` the UTC offset of date-time stamps.
 
     Raises
     ------
     DataError
-        ``time_unit`` or ``encoding`` is unknown.
+        ``time_unit``, ``encoding``, ``sep``, ``decimal``, ``skip_rows`` or ``input_rate_hz`` is not
+        usable.
     EncodingError
         The file is not text in ``encoding`` (the message names the encoding that likely fits).
     EmptyFileError, MissingColumnError, NonNumericError, NonFiniteError, UnknownLabelError
         The file cannot be read as described (the message names file, column and row; for a missing
         column, the separator that would split the header into the expected columns).
+    FormatError
+        A row has more fields than the header, or a quote is never closed (the message names the line).
     TimeUnitError
-        The stamps give a sampling rate outside :data:`PLAUSIBLE_RATE_HZ` (the message names the
-        ``time_unit`` that gives a plausible one).
+        The stamps give a sampling rate outside :data:`PLAUSIBLE_RATE_HZ`, or below ``min_rate_hz``
+        (the message names the ``time_unit`` that gives a plausible one).
     GapError, TimestampError, RecordingTooShortError
         The time stamps or the length cannot be repaired safely.
     """
     path = Path(path)
     source = path.name
-    sep = _SEP_ALIASES.get(sep, sep)
+    sep = check_separator(sep, decimal)
     if time_unit not in TIME_UNITS:
         raise DataError(f"time_unit must be one of {list(TIME_UNITS)}, got {time_unit!r}")
     try:
@@ -466,57 +392,44 @@ def load_csv(path: str | Path, rate_hz: float, columns: ColumnMap = ColumnMap(),
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; expected a Python codec name such as 'utf-8', "
                         "'utf-16' or 'latin-1'") from None
+    if input_rate_hz is not None and not (np.isfinite(input_rate_hz) and input_rate_hz > 0):
+        raise DataError(f"input_rate_hz (--rate) must be a positive number of hertz, got {input_rate_hz!r}")
     if not path.is_file() or path.stat().st_size == 0:
         raise EmptyFileError(f"{source}: the file is empty or missing; expected a header and data rows")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, skipinitialspace=True,
-                         encoding=encoding)
-    except pd.errors.EmptyDataError:
-        raise EmptyFileError(f"{source}: the file has no header; expected columns "
-                             f"{[c for c in dataclasses.astuple(columns) if c]}") from None
-    except UnicodeError as exc:
-        raise EncodingError(_encoding_message(path, encoding, exc)) from None
-    header = [str(c).strip() for c in df.columns]
-    df.columns = header
     wanted = [c for c in dataclasses.astuple(columns) if c is not None]
+    table = read_table(path, sep=sep, encoding=encoding, wanted=wanted, skip_rows=skip_rows)
+    df, header, line0 = table.frame, list(table.frame.columns), table.header_line + 1
     for col in wanted:
         if col not in header:
             raise MissingColumnError(f"{source}: column {col!r} not found{did_you_mean(col, header)} "
                                      f"(columns in the file: {header})"
-                                     f"{_separator_advice(path, encoding, sep, wanted)}")
+                                     f"{separator_advice(table.header, sep, wanted)}")
     if len(df) == 0:
         raise EmptyFileError(f"{source}: no data rows after the header; expected at least one sample")
-
-    def numeric(col: str) -> np.ndarray:
-        raw = df[col].str.strip()
-        val = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(np.isnan(val) & ~raw.str.lower().isin(_NAN_TOKENS).to_numpy())
-        if len(bad):
-            i = int(bad[0])
-            raise NonNumericError(f"{source}: column {col!r} {_row_name(source, i)} holds {raw.iloc[i]!r}; "
-                                  "expected a number")
-        return val
-
     axes = (columns.x, columns.y, columns.z)
-    xyz = np.stack([numeric(c) for c in axes], axis=1)
-    stamps, iso = _time_column(source, columns.time, df[columns.time])
-    clock = _Clock(columns.time, "ns" if iso is not None else time_unit, iso)
+    xyz = np.stack([_numbers(source, c, df[c], decimal, line0) for c in axes], axis=1)
+    stamps, iso = _time_column(source, columns.time, df[columns.time], decimal, line0)
+    clock = Clock(columns.time, "ns" if iso is not None else time_unit, iso, line0=line0)
     if columns.subject is not None:
-        sv = numeric(columns.subject)
+        sv = _numbers(source, columns.subject, df[columns.subject], decimal, line0)
         bad = np.flatnonzero(~np.isfinite(sv) | (sv != np.round(sv)))
         if len(bad):
-            raise NonNumericError(f"{source}: column {columns.subject!r} {_row_name(source, int(bad[0]))} holds "
-                                  f"{df[columns.subject].iloc[bad[0]]!r}; expected an integer subject id")
+            raise NonNumericError(f"{source}: column {columns.subject!r} {row_name(source, int(bad[0]), line0)} "
+                                  f"holds {df[columns.subject].iloc[bad[0]]!r}; expected an integer subject id")
         subj = sv.astype(np.int64)
     else:
         subj = np.full(len(df), int(subject), dtype=np.int64)
     if columns.label is not None:
-        lab, classes = _encode_labels(source, columns.label, df[columns.label].tolist(), classes, unlabelled)
+        lab, classes = _encode_labels(source, columns.label, df[columns.label].tolist(), classes, unlabelled, line0)
     else:
         lab, classes = np.full(len(df), UNLABELLED, np.int64), tuple(classes or ())
     shown = df[columns.time].str.strip().to_numpy(dtype=object)
-    return _build(source, stamps, shown, xyz, lab, subj, None, classes, rate_hz, max_gap_s, jitter_tol, strict,
-                  min_length, axes, clock, name or path.stem, value_limit)
+    skipped = [{"source": source, "kind": "skipped_lines", "count": table.skipped,
+                "detail": f"lines before the header on line {table.header_line} (comments or a preamble)"}
+               ] if table.skipped else []
+    rules = TimeRules(rate_hz, max_gap_s, jitter_tol, strict, input_rate_hz, min_rate_hz)
+    return _build(source, stamps, shown, xyz, lab, subj, None, classes, rules, min_length, axes, clock,
+                  name or path.stem, value_limit, skipped)
 
 
 def _ids(source: str, what: str, value: Sequence[int] | int, n: int) -> np.ndarray:
@@ -580,7 +493,7 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
         raise FormatError(f"{source}: acc has shape {acc.shape}; expected (n, {len(channels)}) for channels "
                           f"{list(channels)}")
     n = len(acc)
-    clock = _Clock("time", arrays=True)
+    clock = Clock("time", arrays=True)
     if time is not None:
         time = np.asarray(time)
         if time.shape != (n,):
@@ -588,9 +501,9 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
         if np.issubdtype(time.dtype, np.datetime64):
             bad = np.flatnonzero(np.isnat(time))
             if len(bad):
-                raise NonFiniteError(f"{source}: column 'time' {_row_name(source, int(bad[0]))} is NaT; "
+                raise NonFiniteError(f"{source}: column 'time' {row_name(source, int(bad[0]))} is NaT; "
                                      "expected a time stamp")
-            time, clock = time.astype("datetime64[ns]").astype(np.int64), _Clock("time", "ns", "", arrays=True)
+            time, clock = time.astype("datetime64[ns]").astype(np.int64), Clock("time", "ns", "", arrays=True)
         else:
             time = time.astype(np.float64)
     subj = _ids(source, "subject", subject, n)
@@ -601,5 +514,5 @@ def from_arrays(acc: np.ndarray, rate_hz: float, *, time: np.ndarray | None = No
         if len(label) != n:
             raise FormatError(f"{source}: label has {len(label)} values; expected {n}")
         lab, classes = _encode_labels(source, "label", list(label), classes, unlabelled)
-    return _build(source, time, None, acc, lab, subj, rec, classes, rate_hz, max_gap_s, jitter_tol, strict,
+    return _build(source, time, None, acc, lab, subj, rec, classes, TimeRules(rate_hz, max_gap_s, jitter_tol, strict),
                   min_length, tuple(channels), clock, name, value_limit)
