@@ -39,12 +39,13 @@ the trained student comes from :func:`mglwkd_lite.pipeline.load_student`.
 
 from . import bundle, checks, export, labelling
 from .bundle import (
-    BUNDLE_FORMAT, BUNDLE_VERSION, READABLE_VERSIONS, DeployError, ModelBundle, load_bundle, save_bundle, student_bundle,
+    BUNDLE_FORMAT, BUNDLE_VERSION, READABLE_VERSIONS, DeployError, ModelBundle, describe_bundle, load_bundle,
+    save_bundle, student_bundle,
 )
 from .checks import (
-    DATASET_DEVICES, MAGNITUDE_RATIO, NEIGHBOURS, NO_PROFILE_NOTE, OOD_QUANTILE, PLAUSIBLE_G, REFERENCE_WINDOWS,
-    UNITS_IN_G, DeployWarning, InputProfile, device_warning, fit_profile, median_magnitude, ood_scores, unit_error,
-    unit_warning, window_statistics,
+    DATASET_DEVICES, MAGNITUDE_RATIO, MIN_RATE_RATIO, NEIGHBOURS, NO_PROFILE_NOTE, OOD_QUANTILE, PLAUSIBLE_G,
+    RATE_TOLERANCE, REFERENCE_WINDOWS, UNITS_IN_G, DeployWarning, InputProfile, device_warning, fit_profile,
+    median_magnitude, ood_scores, rate_warning, unit_error, unit_warning, window_statistics,
 )
 from .export import (
     ONNX_OPSET, Backend, WindowCalibrationReader, classification_scores, deployed_backends, export_onnx,

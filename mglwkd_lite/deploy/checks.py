@@ -26,6 +26,11 @@ Out-of-distribution windows
 Device and placement
     :func:`device_warning` says when the recording's device or placement, as the user states them,
     differ from the training data's.
+Sampling rate
+    Recordings are resampled to the model's rate. Below :data:`MIN_RATE_RATIO` of it the recording
+    is too coarse for the model (the loader stops, naming the time unit that may have been meant);
+    a rate off the model's by more than :data:`RATE_TOLERANCE` is said in a warning
+    (:func:`rate_warning`).
 
 Bundles written before the profile existed (version 1) load without one; the note of
 :data:`NO_PROFILE_NOTE` says that these checks are then skipped.
@@ -40,9 +45,9 @@ import numpy as np
 
 __all__ = [
     "DeployWarning", "InputProfile", "UNITS_IN_G", "PLAUSIBLE_G", "MAGNITUDE_RATIO", "OOD_QUANTILE",
-    "NEIGHBOURS", "REFERENCE_WINDOWS", "DATASET_DEVICES", "NO_PROFILE_NOTE",
+    "NEIGHBOURS", "REFERENCE_WINDOWS", "DATASET_DEVICES", "NO_PROFILE_NOTE", "MIN_RATE_RATIO", "RATE_TOLERANCE",
     "window_statistics", "fit_profile", "ood_scores", "median_magnitude", "unit_error", "unit_warning",
-    "device_warning",
+    "device_warning", "rate_warning",
 ]
 
 #: Acceleration units a device may export, as the factor that turns one unit into g.
@@ -57,6 +62,13 @@ OOD_QUANTILE = 0.99
 NEIGHBOURS = 5
 #: Training windows kept in the bundle as the reference of the score (a seeded draw).
 REFERENCE_WINDOWS = 2048
+#: A recording sampled below this share of the model's rate is too coarse for it (the loader stops).
+MIN_RATE_RATIO = 0.5
+#: A recording's rate off the model's by more than this share is resampled with a warning.
+RATE_TOLERANCE = 0.1
+#: Above this many times the training median magnitude, a file that is in g is still plausible
+#: (vigorous movement: a wrist while running); the unit check then suggests ``--scale 1``.
+_VIGOROUS = 8.0
 #: Device and placement of the packaged data sets.
 DATASET_DEVICES = {"hapt": ("smartphone", "waist"), "spsw": ("smartwatch", "wrist")}
 #: Said when a bundle has no profile.
@@ -266,23 +278,34 @@ def unit_error(profile: InputProfile, magnitude: float, source: str) -> str | No
     Returns
     -------
     str or None
+        Names the unit that fits and its ``--scale``; for a magnitude above the training data's
+        that no unit fits but that is plausible in the training units (vigorous movement),
+        ``--scale 1``; for a recording that is zero throughout, that it holds no signal.
     """
     train = profile.median_magnitude
     if _fits(magnitude / train):
         return None
+    head = (f"{source}: the median acceleration magnitude is {magnitude:.4g} in the file's units, but the model "
+            f"was trained in {profile.units} with a median of {train:.3g}")
+    if not magnitude > 0:
+        return (f"{head}: the acceleration is zero at most samples, so the file holds no signal; check that "
+                "--x-col, --y-col and --z-col name the acceleration columns")
     base = UNITS_IN_G[profile.units]
     # The factor that turns a candidate unit into the training units.
     factors = {u: g / base for u, g in UNITS_IN_G.items()}
     best = min(factors, key=lambda u: abs(np.log(magnitude * factors[u] / train)))
-    head = (f"{source}: the median acceleration magnitude is {magnitude:.4g} in the file's units, but the model "
-            f"was trained in {profile.units} with a median of {train:.3g}")
     if best != profile.units and _fits(magnitude * factors[best] / train):
         f = factors[best]
         return (f"{head}: the file looks like {best}; pass --scale {f:.7g} (scale={f:.7g}) to convert it "
                 f"to {profile.units}, or --scale 1 if it is in {profile.units} after all")
+    units = ", ".join(UNITS_IN_G)
+    if best == profile.units and train < magnitude <= _VIGOROUS * train:
+        return (f"{head}, and no common unit ({units}) fits better: the file is plausibly in {profile.units} with "
+                f"much movement (a median of {magnitude:.3g} {profile.units}, as a wrist while running); if so, "
+                f"pass --scale 1 to label it as it is (expect many flagged windows), else --scale with the factor "
+                f"that turns the file's values into {profile.units}")
     hint = (" (is gravity removed? the model needs acceleration including gravity)"
             if magnitude < train * MAGNITUDE_RATIO[0] else "")
-    units = ", ".join(UNITS_IN_G)
     return (f"{head}, and no common unit ({units}) fits{hint}; pass --scale with the factor that turns "
             f"the file's values into {profile.units}")
 
@@ -340,3 +363,28 @@ def device_warning(profile: InputProfile, device: str | None, placement: str | N
     return (f"{source}: recorded with {' and '.join(differ)}, but the model was trained on a "
             f"{profile.describe()}: activity models rarely carry over to another device or placement; "
             "expect wrong labels, and see the flagged windows")
+
+
+def rate_warning(model_rate_hz: float, input_rate_hz: float | None, source: str) -> str | None:
+    """A warning when a recording's rate is off the model's by more than :data:`RATE_TOLERANCE`.
+
+    Parameters
+    ----------
+    model_rate_hz : float
+        The bundle's rate.
+    input_rate_hz : float or None
+        The recording's median rate (None: unknown, no warning).
+    source : str
+        The recording's name.
+
+    Returns
+    -------
+    str or None
+    """
+    if input_rate_hz is None or abs(input_rate_hz / model_rate_hz - 1) <= RATE_TOLERANCE:
+        return None
+    shown = f"{input_rate_hz:.0f}" if input_rate_hz >= 100 else f"{input_rate_hz:.3g}"
+    how = ("interpolated up, which adds no detail the recording lacks: expect less accurate labels"
+           if input_rate_hz < model_rate_hz else "interpolated down (no low-pass filter)")
+    return (f"{source}: sampled at about {shown} Hz, resampled to the model's {model_rate_hz:g} Hz by linear "
+            f"interpolation ({how}); if that rate is wrong, check --time-unit or pass --rate")

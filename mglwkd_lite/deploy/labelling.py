@@ -25,7 +25,8 @@ from .._io import atomic_write_text
 from ..data import TIME_UNITS, ColumnMap, Recordings, load_csv
 from .bundle import DeployError, ModelBundle, load_bundle
 from .checks import (
-    PLAUSIBLE_G, UNITS_IN_G, DeployWarning, device_warning, median_magnitude, ood_scores, unit_error, unit_warning,
+    MIN_RATE_RATIO, PLAUSIBLE_G, UNITS_IN_G, DeployWarning, device_warning, median_magnitude, ood_scores,
+    rate_warning, unit_error, unit_warning,
 )
 from .export import Backend, onnx_backend, torch_backend
 
@@ -217,23 +218,46 @@ def _onnx(path: str | os.PathLike, batch_size: int) -> Backend:
     return checked
 
 
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name one file (the second need not exist)."""
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _check_output(out_path: str | os.PathLike, inputs: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse an output path that is one of the inputs (the recording, the bundle, the ONNX file)."""
+    for what, given in inputs.items():
+        if given is not None and _same_file(out_path, given):
+            raise DeployError(f"{out_path}: the output is the {what} itself, which it would overwrite; "
+                              "choose another output file (-o)")
+
+
+def _rate_warnings(bundle: ModelBundle, rec: Recordings) -> list[str]:
+    """The loader's measured rate of each recording against the model's (warnings when they differ)."""
+    said = (rate_warning(bundle.rate_hz, row.get("input_rate_hz"), row["source"])
+            for row in rec.report.rows if row["kind"] == "resampled_rows")
+    return [w for w in said if w]
+
+
 def _check_recording(bundle: ModelBundle, rec: Recordings, scale: float | None, device: str | None,
                      placement: str | None, source: str) -> None:
-    """Units (error unless ``scale`` was given), device and placement (warnings) against the profile."""
+    """Units (error unless ``scale`` was given), then rate, device and placement (warnings)."""
     profile = bundle.profile
-    if profile is None:
-        return
-    magnitude = median_magnitude(rec.acc)
-    if scale is None:
-        message = unit_error(profile, magnitude, source)
-        if message:
-            raise DeployError(message)
-    else:
-        message = unit_warning(profile, magnitude * scale, scale, source)
-        if message:
-            warnings.warn(message, DeployWarning, stacklevel=3)
-    message = device_warning(profile, device, placement, source)
-    if message:
+    said = []
+    if profile is not None:
+        magnitude = median_magnitude(rec.acc)
+        if scale is None:
+            message = unit_error(profile, magnitude, source)
+            if message:
+                raise DeployError(message)
+        else:
+            said.append(unit_warning(profile, magnitude * scale, scale, source))
+    said += _rate_warnings(bundle, rec)
+    if profile is not None:
+        said.append(device_warning(profile, device, placement, source))
+    for message in filter(None, said):
         warnings.warn(message, DeployWarning, stacklevel=3)
 
 
@@ -284,7 +308,10 @@ def predict_csv(
         :class:`~mglwkd_lite.deploy.checks.DeployWarning` when they differ from the bundle's.
     **loader_options
         Passed to :func:`~mglwkd_lite.data.load_csv` (``max_gap_s``, ``strict``, ``jitter_tol``,
-        ``sep``, ``encoding``, ``classes``, ``unlabelled``, ...).
+        ``sep``, ``encoding``, ``decimal``, ``skip_rows``, ``input_rate_hz``, ``classes``,
+        ``unlabelled``, ...). ``min_rate_hz`` defaults to :data:`~mglwkd_lite.deploy.checks.MIN_RATE_RATIO`
+        of the bundle's rate: a recording sampled more coarsely stops with the time unit that may
+        have been meant, or says that it is too coarse for the model.
 
     Returns
     -------
@@ -302,14 +329,15 @@ def predict_csv(
         Bad input, as the loader reports it (encoding, missing column, non-numeric value, time unit,
         gap, too short...).
     DeployError
-        A bad bundle or ONNX file, a bundle/recording mismatch, or units unlike the training data's
-        without an explicit ``scale``.
+        A bad bundle or ONNX file, a bundle/recording mismatch, units unlike the training data's
+        without an explicit ``scale``, or an ``out_path`` that is one of the inputs.
 
     Warns
     -----
     DeployWarning
-        The bundle has no profile (checks skipped), the device or placement differs, or an explicit
-        ``scale`` leaves the magnitude unlike the training data's.
+        The bundle has no profile (checks skipped), the device or placement differs, an explicit
+        ``scale`` leaves the magnitude unlike the training data's, or the recording's rate is off
+        the model's (it is resampled).
     mglwkd_lite.data.RepairWarning
         The loader repaired the time stamps or found implausible values (named by row).
     """
@@ -321,7 +349,11 @@ def predict_csv(
     if scale is not None and not (np.isfinite(scale) and scale > 0):
         raise DeployError(f"scale must be a positive number, got {scale!r}")
     path = Path(csv_path)
+    if out_path is not None:
+        _check_output(out_path, {"recording": path, "model bundle": None if isinstance(model, ModelBundle) else model,
+                                 "ONNX model": onnx_path})
     backend = _onnx(onnx_path, batch_size) if onnx_path is not None else None
+    loader_options.setdefault("min_rate_hz", MIN_RATE_RATIO * bundle.rate_hz)
     # The loader's warnings wait until the units are known to be right: a unit error comes alone.
     with warnings.catch_warnings(record=True) as held:
         warnings.simplefilter("always")
