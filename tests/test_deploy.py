@@ -449,7 +449,10 @@ def hapt():
 
 
 def _predict(capsys, *args: str) -> tuple[int, str, str]:
-    rc = cli.main(["predict", *map(str, args), "--no-progress"])
+    try:
+        rc = cli.main(["predict", *map(str, args), "--no-progress"])
+    except SystemExit as exit_:  # a bad command line: argparse exits
+        rc = exit_.code
     captured = capsys.readouterr()
     return rc, captured.out, captured.err
 
@@ -648,8 +651,8 @@ USER_ERRORS = {
     "missing onnx": (_good, ["--onnx", "{tmp}/none.onnx"], "ONNX model not found"),
     "not an onnx file": (_good, ["--onnx", "{rec}"], "not a readable ONNX model"),
     "no output folder": (_good, ["-o", "{tmp}/nowhere/out.csv"], "the output folder"),
-    "zero batch": (_good, ["--batch-size", "0"], "batch size must be a positive number"),
-    "negative scale": (_good, ["--scale", "-1"], "scale must be a positive number"),
+    "zero batch": (_good, ["--batch-size", "0"], "argument --batch-size: expected a positive int, got '0'"),
+    "negative scale": (_good, ["--scale", "-1"], "argument --scale: expected a positive float, got '-1'"),
     "wrong column": (_good, ["--x-col", "ax"], "column 'ax' not found"),
 }
 
