@@ -6,8 +6,9 @@
   check would fail if the atomic write were removed.
 - Two runs with the same seed and thread count, in one process and in two, give identical
   metrics and weights; with the seeding disabled the same harness sees them differ.
-- Property-based tests (Hypothesis) of the CSV loader (NaNs, gaps, duplicates, shuffled rows) and
-  of the persistence images (finite, right shape; a constant shift moves births only).
+- Property-based tests (Hypothesis) of the CSV loader (NaNs, gaps, duplicates, shuffled rows; time
+  stamps too coarse to hold the samples, which are refused and never de-duplicated) and of the
+  persistence images (finite, right shape; a constant shift moves births only).
 """
 
 from __future__ import annotations
@@ -264,7 +265,8 @@ def csv_exports(draw):
         xyz[nan_at, draw(st.integers(0, 2))] = np.nan
     labels = draw(st.lists(st.sampled_from(["walk", "sit", ""]), min_size=n, max_size=n))
     rows = [(repr(float(t[i])), *(repr(float(v)) for v in xyz[i]), labels[i]) for i in range(n)]
-    dups = draw(st.lists(st.integers(0, n - 1), max_size=4, unique=True))
+    # True duplicates: a few rows written twice (at most one in ten, as the loader accepts them).
+    dups = draw(st.lists(st.integers(0, n - 1), max_size=n // 10, unique=True))
     rows += [rows[i] for i in dups]
     order = draw(st.permutations(range(len(rows)))) if draw(st.booleans()) else list(range(len(rows)))
     rows = [rows[i] for i in order]
@@ -318,6 +320,45 @@ def test_csv_loader_repairs_and_counts_or_raises_clearly(tmp_path_factory, case)
     assert bool(repair_warnings) == rec.report.repaired
     if backwards or case["dups"]:
         assert rec.report.repaired and repair_warnings
+
+
+@st.composite
+def coarse_exports(draw):
+    """An evenly sampled 50 Hz export whose stamps are cut to a resolution coarser than the samples."""
+    n = draw(st.integers(30, 200))
+    resolution = draw(st.sampled_from([0.05, 0.1, 0.25, 0.5, 1.0, 10.0]))
+    t0 = draw(st.sampled_from([0.0, 1_657_530_000.0]))
+    stamps = t0 + np.floor(np.arange(n) / RATE / resolution) * resolution
+    xyz = np.random.default_rng(n).normal(size=(n, 3))  # distinct values: no row repeats another
+    return {"stamps": stamps, "xyz": xyz, "resolution": resolution}
+
+
+@given(case=coarse_exports())
+def test_coarse_stamps_are_refused_never_deduplicated(tmp_path_factory, case):
+    from mglwkd_lite import data
+
+    path = tmp_path_factory.mktemp("coarse") / "coarse.csv"
+    rows = [",".join(repr(float(v)) for v in (t, *xyz)) for t, xyz in zip(case["stamps"], case["xyz"])]
+    path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    columns = data.ColumnMap(label=None, subject=None)
+    n, distinct = len(rows), len(np.unique(case["stamps"]))
+    with pytest.raises(data.TimestampError) as err:
+        data.load_csv(path, RATE, columns)
+    msg = str(err.value)
+    note(msg)
+    assert f"on {n - distinct} of {n} rows" in msg and "de-duplicating would throw them away" in msg
+    if distinct > 1:
+        assert f"step by {case['resolution']:g} s" in msg and "--rate" in msg
+    else:
+        assert f"all {n} rows share one time stamp" in msg
+    # The fix it names keeps every sample, on an even axis from the first stamp.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = data.load_csv(path, RATE, columns, input_rate_hz=RATE)
+    assert rec.rec_len.tolist() == [n] and rec.report.total("rebuilt_time") == n
+    assert rec.rec_t0[0] == case["stamps"][0]
+    np.testing.assert_allclose(rec.acc, case["xyz"].astype(np.float32), atol=1e-6)
+    assert any(issubclass(w.category, data.RepairWarning) for w in caught)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -92,13 +92,12 @@ def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: n
         return row_name(source, int(rows_in[j]), clock.line0)
 
     if rules.input_rate_hz is not None:
-        origin = stamps[0]
-        t, rows = even_axis(source, stamps, clock, rules, at, name)
         nominal = 1.0 / float(rules.input_rate_hz)
         if rules.min_rate_hz is not None and rules.input_rate_hz < rules.min_rate_hz:
             raise TimeUnitError(low_rate_message(source, clock, nominal, rules, ""))
+        t, t0, rows = even_axis(source, stamps, clock, rules, at, name)
     else:
-        origin = stamps.min()
+        t0 = float(stamps.min()) / PER_SECOND[clock.unit]
         t, xyz, lab, kept, rows = sorted_unique(source, stamps, xyz, lab, clock, rules, at, name)
         nominal = check_steps(source, t, clock, rules, lambda i: at(int(kept[i])), rows)
     # Uniform grid from the first stamp; axes linear, label of the nearest input sample. A last stamp
@@ -106,7 +105,7 @@ def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: n
     # stamp, in samples) of a grid point counts as on it, so the last sample is kept.
     rate_hz = rules.rate_hz
     span = float(t[-1])
-    scale = abs(float(origin)) / PER_SECOND[clock.unit] + span
+    scale = abs(t0) + span
     tol = 1e-9 + 8 * np.finfo(np.float64).eps * scale * rate_hz
     n_out = int(np.floor(span * rate_hz + tol)) + 1
     grid = np.arange(n_out) / rate_hz
@@ -117,7 +116,7 @@ def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: n
     rows.append({"source": source, "kind": "resampled_rows", "count": n_out,
                  "detail": f"{n_in} input rows resampled to {n_out} at {rate_hz:g} Hz",
                  "input_rate_hz": 1.0 / nominal if nominal > 0 else None})
-    return out.astype(np.float32), lab[nearest], float(origin) / PER_SECOND[clock.unit], rows
+    return out.astype(np.float32), lab[nearest], t0, rows
 
 
 def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz: np.ndarray, lab: np.ndarray,

@@ -128,7 +128,7 @@ def _coarse_message(source: str, clock: Clock, t: np.ndarray, t_file: np.ndarray
                 f"few digits?); if the rows are evenly sampled, {_rate_option(clock, None)} to rebuild the time "
                 "axis from the first stamp")
     span = float(t[-1] - t[0]) + step
-    return (f"{head}: the stamps step by {step:.6g} s, too coarse for {n} rows over about {span:.6g} s (about "
+    return (f"{head}: the stamps step by {step:.3g} s, too coarse for {n} rows over about {span:.4g} s (about "
             f"{hz(n / span)} Hz), so they cannot hold the samples; if the rows are evenly sampled, "
             f"{_rate_option(clock, n / span)}, to rebuild an even time axis from the first stamp; or export the "
             "time with more digits")
@@ -148,13 +148,20 @@ def low_rate_message(source: str, clock: Clock, step: float, rules: TimeRules, a
 
 
 def even_axis(source: str, stamps: np.ndarray, clock: Clock, rules: TimeRules, at: Callable[[int], str],
-               row: Callable[[int], str]) -> tuple[np.ndarray, list[dict]]:
-    """Seconds from the first row's stamp for rows evenly spaced at ``rules.input_rate_hz`` (file order).
+              row: Callable[[int], str]) -> tuple[np.ndarray, float, list[dict]]:
+    """Seconds from the first row for rows evenly spaced at ``rules.input_rate_hz`` (file order).
 
     The stamps must not go back, and their span must agree with the rows' within one stamp step and
-    2 %; otherwise the rate given does not fit them.
+    2 %; otherwise the rate given does not fit them. A column counting samples (numbers that step
+    by exactly 1) is converted at the rate given. Returns the times, the first row's time in seconds
+    and the repair made.
     """
     col, rate, n = clock.column, float(rules.input_rate_hz), len(stamps)
+    raw = np.diff(stamps)
+    if clock.iso is None and len(raw) and np.all(raw == 1):
+        detail = f"a column counting samples, converted to time at {rate:g} Hz (rate given)"
+        return np.arange(n) / rate, float(stamps[0]) / rate, [
+            {"source": source, "kind": "rebuilt_time", "count": n, "detail": detail}]
     s = (stamps - stamps[0]) / PER_SECOND[clock.unit]
     back = np.flatnonzero(np.diff(s) < 0)
     if len(back):
@@ -166,10 +173,12 @@ def even_axis(source: str, stamps: np.ndarray, clock: Clock, rules: TimeRules, a
     if span_stamps > 0 and abs(span_stamps - span_rows) > step + 2.0 / rate + 0.02 * span_rows:
         raise TimestampError(f"{source}: with --rate {rate:g} (input_rate_hz) the {n} rows span {span_rows:.6g} s, "
                              f"but column {col!r} spans {span_stamps:.6g} s (about {hz(n / (span_stamps + step))} "
-                             "Hz): the rate given does not fit the time stamps; pass the device's sampling rate")
+                             "Hz): the rate given does not fit the time stamps; pass the device's sampling rate "
+                             "(or check --time-unit)")
     detail = (f"time axis rebuilt from the first stamp at {rate:g} Hz (rate given); the stamps span "
-              f"{span_stamps:.6g} s in steps of {step:.6g} s")
-    return np.arange(n) / rate, [{"source": source, "kind": "rebuilt_time", "count": n, "detail": detail}]
+              f"{span_stamps:.6g} s in steps of {step:.3g} s")
+    t0 = float(stamps[0]) / PER_SECOND[clock.unit]
+    return np.arange(n) / rate, t0, [{"source": source, "kind": "rebuilt_time", "count": n, "detail": detail}]
 
 
 def check_steps(source: str, t: np.ndarray, clock: Clock, rules: TimeRules, at: Callable[[int], str],
