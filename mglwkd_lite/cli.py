@@ -341,8 +341,8 @@ def _export(args: argparse.Namespace) -> int:
     trained = load_student(args.dataset, args.preset, args.method, progress=not args.no_progress,
                            cache_dir=args.cache_dir)
     prepared = prepare(args.dataset, PRESETS[args.preset].data)
-    scores = {split: {k: float(v) for k, v in trained.metrics[split].items() if k in ("accuracy", "macro_f1", "n")}
-              for split in ("val", "test")}
+    scores = {split: {k: int(v) if k == "n" else float(v) for k, v in trained.metrics[split].items()
+                      if k in ("accuracy", "macro_f1", "n")} for split in ("val", "test")}
     meta = {"method": args.method, "preset": args.preset, "seed": 0, **scores,
             "code": trained.metrics.get("code"), "checkpoint_key": trained.key}
     try:

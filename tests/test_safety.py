@@ -2,14 +2,17 @@
 passes ``weights_only=True``, and nothing calls ``pickle``/``joblib``/``pandas`` unpickling loaders.
 
 The scan parses every Python file and every notebook code cell of the repository (syntax trees, not
-text, so strings and comments do not count).
+text, so strings and comments do not count). A hostile bundle (a pickle whose loading would run code)
+is refused by ``load_bundle`` and ``predict`` without running it.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,43 @@ def test_scanner_finds_unsafe_forms(snippet, found):
 )
 def test_scanner_accepts_safe_forms(snippet):
     assert unsafe_calls(snippet, "snippet.py") == []
+
+
+# A hostile bundle: loading it must not run its code.
+
+
+class _Payload:
+    """Unpickling this object would create ``marker`` (a harmless stand-in for any code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def _hostile(path: Path, marker: Path, protocol: int) -> Path:
+    import pickle
+
+    # Written with pickle.dumps (writing is harmless); a bundle dict whose format field holds the code.
+    path.write_bytes(pickle.dumps({"format": _Payload(marker), "version": 2}, protocol=protocol))
+    return path
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_a_malicious_pickle_bundle_runs_no_code_and_is_refused_in_one_line(tmp_path, protocol, capsys):
+    from mglwkd_lite import cli, deploy
+
+    marker = tmp_path / "created_by_the_pickle"
+    bundle = _hostile(tmp_path / "evil.pt", marker, protocol)
+    with pytest.raises(deploy.DeployError, match="not a readable model bundle"):
+        deploy.load_bundle(bundle)
+    assert not marker.exists()
+    recording = tmp_path / "rec.csv"
+    recording.write_text("time,x,y,z\n" + "".join(f"{i / 50},0,0,1\n" for i in range(300)))
+    with warnings.catch_warnings(record=True) as stray:
+        warnings.simplefilter("always")
+        rc = cli.main(["predict", str(recording), "--model", str(bundle), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("error: ") and not stray
+    assert "weights_only" not in err and not marker.exists()
