@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from mglwkd_lite.report.checks import (
-    BANDS, EARLIER, MEASURED, PROVISIONAL, SCALES, SPREAD, band_check, band_checks, band_from, epochs_line, measured_band,
-    spread_table, trained_checks,
+    BANDS, EARLIER, MEASURED, PROVISIONAL, SCALES, SPREAD, band_check, band_checks, band_from, epochs_line, spread_table,
+    trained_checks,
 )
 
 SPREAD_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "band_spread.json"
@@ -44,15 +44,6 @@ def test_quantities_off_the_accuracy_scale_state_their_margin_and_limits():
         assert margin > 0 and low < high, name
 
 
-def test_every_band_is_recorded_with_its_measured_values_or_a_reason():
-    for name, band in BANDS.items():
-        assert band[0] <= band[1], name
-        if name in MEASURED:
-            assert band == measured_band(name) and len(MEASURED[name]) >= 2, name
-        else:
-            assert len(PROVISIONAL.get(name, "")) > 20, f"{name}: a band neither measured nor explained"
-
-
 def test_trained_checks_print_the_epochs_and_one_line_per_score(monkeypatch):
     monkeypatch.setitem(BANDS, "hapt student accuracy", (0.80, 0.92))
     metrics = {"epochs_run": 6, "test": {"accuracy": 0.88, "macro_f1": 0.87}}
@@ -72,16 +63,18 @@ def test_trained_checks_print_the_epochs_and_one_line_per_score(monkeypatch):
 
 
 def test_the_measured_spread_is_the_one_the_benchmark_wrote():
-    """checks.SPREAD holds exactly benchmarks/results/band_spread.json (seeds 0, 1, 2), and every band
-    rests on at least three measured runs."""
+    """checks.SPREAD holds exactly benchmarks/results/band_spread.json (seeds 0, 1, 2), every band
+    rests on at least three measured runs, and no earlier measurement is left out of the bands."""
     record = json.loads(SPREAD_FILE.read_text())
     seeds = sorted(record["seeds"], key=int)
     written = {name: tuple(record["seeds"][s]["values"][name] for s in seeds)
                for name in record["seeds"][seeds[0]]["values"]}
     assert SPREAD == written
-    assert set(MEASURED) == set(BANDS) and not PROVISIONAL
+    assert not PROVISIONAL
     assert all(len(values) >= 3 for values in MEASURED.values())
-    assert all(MEASURED[name] == EARLIER.get(name, ()) + SPREAD[name] for name in MEASURED)
+    # MEASURED (hence BANDS) is built from the names of SPREAD: an EARLIER score without a spread
+    # would silently set no band.
+    assert not set(EARLIER) - set(SPREAD), f"earlier scores without a measured spread: {set(EARLIER) - set(SPREAD)}"
 
 
 def test_the_spread_table_has_a_row_per_quantity_with_its_seeds_mean_and_band():
