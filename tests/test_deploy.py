@@ -160,9 +160,12 @@ def test_bundle_errors(tmp_path, student, real_windows):
     _, mean, std = real_windows
     with pytest.raises(DeployError, match="not found"):
         deploy.load_bundle(tmp_path / "missing.pt")
-    torch.save({"hello": torch.zeros(1)}, tmp_path / "other.pt")
+    torch.save({"hello": "world"}, tmp_path / "other.pt")
     with pytest.raises(DeployError, match="not a mglwkd-lite-model-bundle"):
         deploy.load_bundle(tmp_path / "other.pt")
+    torch.save({"hello": torch.zeros(1)}, tmp_path / "weights.pt")
+    with pytest.raises(DeployError, match=r"weights alone \(a state dict\), not a model bundle"):
+        deploy.load_bundle(tmp_path / "weights.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     with pytest.raises(DeployError, match="not a readable"):
         deploy.load_bundle(tmp_path / "junk.pt")

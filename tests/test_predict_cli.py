@@ -158,10 +158,24 @@ def test_random_bytes_and_a_checkpoint_are_refused_in_one_line(tmp_path, acc, ca
     line = one_error(rc, out, err)
     assert "not a readable model bundle" in line and err.count("\n") == 1
     assert "weights_only" not in err and "PyTorch" not in err
-    checkpoint = tmp_path / "student.state.pt"
+    checkpoint = tmp_path / "scratch-0123.pt"
     torch.save({"format": "mglwkd-lite-checkpoint/1", "state_dict": {}}, checkpoint)
     line = one_error(*run("predict", rec, "--model", checkpoint, capsys=capsys))
     assert "a training checkpoint of the cache, not a model bundle" in line and "mglwkd_lite export" in line
+
+
+def test_the_other_exports_beside_a_bundle_are_named(tmp_path, acc, capsys):
+    """Notebook 07's folder holds the student as a state dict, TorchScript and ONNX beside the bundle."""
+    rec = write(tmp_path / "rec.csv", np.arange(400) / 50, acc[:400])
+    model = wrn1d(16, 1, in_channels=3, num_classes=6).eval()
+    torch.save(model.state_dict(), tmp_path / "student.state.pt")
+    expected = {tmp_path / "student.state.pt": "a network's weights alone (a state dict), not a model bundle",
+                deploy.export_torchscript(model, tmp_path / "student.ts.pt"): "a TorchScript export, not a model bundle",
+                deploy.export_onnx(model, tmp_path / "student.onnx"): "an ONNX export, not a model bundle: pass it with "
+                                                                     "--onnx"}
+    for path, words in expected.items():
+        line = one_error(*run("predict", rec, "--model", path, capsys=capsys))
+        assert words in line and "python -m mglwkd_lite export" in line, line
 
 
 # --------------------------------------------------------------------------------------------------
@@ -506,6 +520,8 @@ def test_export_refuses_to_overwrite_anything_but_a_bundle(tmp_path, capsys):
     assert "the output folder" in one_error(rc, out, err)
     rc, out, err = run("export", "--method", "magic", capsys=capsys)
     assert "argument --method: invalid choice: 'magic'" in one_error(rc, out, err)
+    rc, out, err = run("export", "-o", tmp_path / "student.pt", "--cache-dir", other, capsys=capsys)
+    assert "the cache is a file, not a folder" in one_error(rc, out, err) and not (tmp_path / "student.pt").exists()
 
 
 @pytest.mark.slow

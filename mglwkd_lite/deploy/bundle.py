@@ -212,15 +212,19 @@ def save_bundle(
 _FIELDS = {"format": str, "version": int, "spec": dict, "state_dict": dict, "classes": (list, tuple),
            "mean": torch.Tensor, "std": torch.Tensor, "window_length": int, "window_stride": int,
            "rate_hz": (int, float), "metadata": str, "profile": dict}
-_REWRITE = "write it again with `python -m mglwkd_lite export` (or save_bundle)"
+_REWRITE = "write a bundle with `python -m mglwkd_lite export` (or save_bundle)"
 
 
 def _read_payload(path: Path) -> Any:
     """``torch.load(weights_only=True)`` of a bundle file, every failure as one line of :class:`DeployError`.
 
     PyTorch's own text is not passed on: for a file holding code it advises ``weights_only=False``,
-    which is the unpickling this loader exists to refuse.
+    which is the unpickling this loader exists to refuse. The project's other exports (ONNX,
+    TorchScript) are named as such.
     """
+    if path.suffix.lower() == ".onnx":
+        raise DeployError(f"{path}: an ONNX export, not a model bundle: pass it with --onnx (onnx_path) and its "
+                          f"bundle with --model; {_REWRITE}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4", said for hostile files
@@ -232,6 +236,9 @@ def _read_payload(path: Path) -> Any:
             why = "it is not a file written by torch.save (damaged, or another kind of file)"
         raise DeployError(f"{path}: not a readable model bundle: {why}") from None
     except Exception as exc:  # a truncated zip, not a torch file, an OS error while reading
+        if "TorchScript" in str(exc):
+            raise DeployError(f"{path}: a TorchScript export, not a model bundle (it lacks the class names, the "
+                              f"normalisation and the window); {_REWRITE}") from None
         raise DeployError(f"{path}: not a readable model bundle: it is damaged or not a file written by "
                           f"torch.save ({type(exc).__name__})") from None
 
@@ -241,6 +248,9 @@ def _check_fields(path: Path, payload: Any) -> None:
     if not isinstance(payload, dict):
         raise DeployError(f"{path}: not a {BUNDLE_FORMAT} file (it holds a {type(payload).__name__}); {_REWRITE}")
     fmt = payload.get("format")
+    if fmt is None and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise DeployError(f"{path}: a network's weights alone (a state dict), not a model bundle (it lacks the class "
+                          f"names, the normalisation and the window); {_REWRITE}")
     if fmt == _CHECKPOINT_FORMAT:
         raise DeployError(f"{path}: a training checkpoint of the cache, not a model bundle (it lacks the class "
                           f"names, the normalisation and the profile of the training data); {_REWRITE}")
