@@ -71,7 +71,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from .losses import (
+from .losses import (  # ALPHA_CAP, ALPHA_FLOOR and DistillError re-exported: part of a method's vocabulary
     ALPHA_CAP, ALPHA_FLOOR, KD_REDUCTIONS, DistillError, align_loss, at_loss, ce_loss, dynamic_alpha, kd_loss,
     kis_distances, kis_entropy_loss, sp_loss,
 )

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import repro
-from ._io import default_cache_dir, stable_hash
+from ._io import default_cache_dir, stable_hash  # default_cache_dir re-exported: where the cache lives
 from .checkpoint import Trained, cached_outputs, fit_or_load
 from .data import DataConfig, prepare
 from .distill import (
