@@ -455,6 +455,8 @@ def _bad_inputs(folder: Path, acc: np.ndarray) -> dict[str, tuple[Path, list[str
     table("all_zero", t, np.zeros_like(a))
     table("gravity_removed", t, a - np.median(a, axis=0))
     table("huge_values", t, np.full_like(a, 1e30))
+    table("beyond_float32", t, np.where(np.arange(len(a))[:, None] % 7 == 0, 1e200, a), "--scale", "1")
+    table("scale_beyond_float32", t, a, "--scale", "1e40")
     table("reversed_rows", t[::-1], a[::-1])
     table("negative_time", t - 100, a)
     table("huge_time", t + 1e300, a)
@@ -501,7 +503,8 @@ def test_a_folder_of_bad_inputs_gives_error_lines_or_labels_never_a_traceback(tm
     # What must be refused is refused; what a device really writes (with a warning at most) is labelled.
     must_fail = {"empty", "header_only", "random_bytes", "utf16le_no_bom", "extra_field", "unbalanced_quote",
                  "whole_seconds", "tenths", "series_from_zero", "six_digit_epochs", "khz_ms_as_seconds",
-                 "five_hz", "m_per_s2", "all_zero", "sep_empty", "output_is_input", "rate_off_the_stamps"}
+                 "five_hz", "m_per_s2", "all_zero", "sep_empty", "output_is_input", "rate_off_the_stamps",
+                 "beyond_float32", "scale_beyond_float32"}
     assert must_fail <= set(errors), must_fail - set(errors)
     assert {"crlf", "reversed_rows", "negative_time"} <= set(outcomes) - set(errors)
     assert len(errors) >= 40, f"{len(errors)} of {len(outcomes)} inputs refused"

@@ -72,6 +72,7 @@ class ColumnMap:
 
 
 _NAN_TOKENS = {"", "nan", "na", "n/a", "null", "none"}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _resample_one(source: str, stamps: np.ndarray, rows_in: np.ndarray, shown: np.ndarray | None,
@@ -135,6 +136,11 @@ def _build(source: str, stamps: np.ndarray | None, shown: np.ndarray | None, xyz
         if len(bad):
             raise NonFiniteError(f"{source}: column {col!r} {row_name(source, int(bad[0]), clock.line0)} is "
                                  f"{xyz[bad[0], k]}; expected a finite number ({len(bad)} such values)")
+        huge = np.flatnonzero(np.abs(xyz[:, k]) > _FLOAT32_MAX)
+        if len(huge):  # samples are kept as float32: these would become inf
+            raise NonFiniteError(f"{source}: column {col!r} {row_name(source, int(huge[0]), clock.line0)} is "
+                                 f"{xyz[huge[0], k]:.6g}, beyond the range of the float32 samples "
+                                 f"({_FLOAT32_MAX:.3g}); expected a sensor value ({len(huge)} such values)")
     if stamps is not None and stamps.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(stamps))
         if len(bad):

@@ -368,7 +368,12 @@ def predict_csv(
     for r in range(rec.n_recordings):
         acc, lab = rec.recording(r)
         # Times on the file's axis: each recording's grid starts at its first time stamp.
-        table = predict_windows(bundle, acc * np.float32(scale or 1.0), t0=float(rec.rec_t0[r]), backend=backend,
+        with np.errstate(over="ignore"):  # a scale that overflows float32 gives inf: refused just below
+            scaled = acc * np.float32(scale or 1.0)
+        if not np.isfinite(scaled).all():
+            raise DeployError(f"{rec.source_of(r)}: --scale {scale:g} takes the acceleration beyond the float32 "
+                              "range; expected a factor that turns the file's values into g")
+        table = predict_windows(bundle, scaled, t0=float(rec.rec_t0[r]), backend=backend,
                                 batch_size=batch_size, progress=progress, source=rec.source_of(r))
         if columns.label is not None:
             centre = sliding_starts(len(acc), bundle.window_length, bundle.window_stride) + bundle.window_length // 2
