@@ -311,9 +311,9 @@ def test_a_true_duplicate_is_dropped_and_counted(tmp_path, bundle, acc, capsys):
     rows = [f"{i / 50},{a[0]:.5f},{a[1]:.5f},{a[2]:.5f}" for i, a in enumerate(acc[:1000])]
     rec = tmp_path / "dup.csv"
     rec.write_text("time,x,y,z\n" + "\n".join(rows[:500] + [rows[499]] + rows[500:]) + "\n")
-    warned = ok(*run("predict", rec, "--model", bundle, capsys=capsys))
-    assert any("duplicate_rows=1 (rows repeating the row before exactly (time and values); 1 dropped)" in w
-               for w in warned), warned
+    warned = ok(*run("predict", rec, "--model", bundle, "-o", tmp_path / "out.csv", capsys=capsys))
+    assert any("duplicate_rows=1 (repeated time stamps; first row kept)" in w for w in warned), warned
+    assert len(pd.read_csv(tmp_path / "out.csv")) == len(deploy.sliding_starts(1000, 128, 64))  # nothing else lost
 
 
 # --------------------------------------------------------------------------------------------------

@@ -261,5 +261,6 @@ def sorted_unique(source: str, stamps: np.ndarray, xyz: np.ndarray, lab: np.ndar
         keep[dup] = False
         t, xyz, lab, idx = t[keep], xyz[keep], lab[keep], idx[keep]
         rows.append({"source": source, "kind": "duplicate_rows", "count": int(len(dup)),
-                     "detail": f"rows repeating the row before exactly (time and values); {len(dup)} dropped"})
+                     # The count is the rows dropped; the wording is the one notebook 01 shows.
+                     "detail": "repeated time stamps; first row kept"})
     return t, xyz, lab, idx, rows
