@@ -50,7 +50,7 @@ def trained_scores(seed: int) -> dict[str, float]:
 def distilled_scores(seed: int) -> dict[str, float]:
     """Every method's HAPT student (notebook 05), the residual-path gap, and the KTS change (notebook 04)."""
     results = {name: pipeline.distill_or_load(name, "hapt", PRESET, seed=seed, threads=THREADS, progress=False)
-               for name in tqdm(distill.METHODS, desc=f"methods, seed {seed}", leave=False)}
+               for name in tqdm(distill.TABLE_METHODS, desc=f"methods, seed {seed}", leave=False)}
     table = report_distillation.distilled_table(results)
     out = {("hapt student accuracy" if name == "scratch" else f"hapt {name} student accuracy"): float(row.accuracy)
            for name, row in table.iterrows() if name != "scratch"}

@@ -83,6 +83,8 @@ __all__ = [
     "DistillError",
     "DistillConfig",
     "METHODS",
+    "CONTROLS",
+    "TABLE_METHODS",
     "LOSSES",
     "register_loss",
     "Outputs",
@@ -441,19 +443,19 @@ METHODS: dict[str, DistillConfig] = {
                       **_KD),
     )
 }
-"""Every row of the results table (the paper's baselines, mGLW-KD and its ablations) as a configuration."""
+"""Every method as a configuration: the rows of the results table (the paper's baselines, mGLW-KD and
+its ablations) and the protocol's control (:data:`CONTROLS`)."""
+
+CONTROLS: tuple[str, ...] = ("scratch_long",)
+"""Methods that are controls of a protocol, not rows of the paper's results table."""
+TABLE_METHODS: tuple[str, ...] = tuple(name for name in METHODS if name not in CONTROLS)
+"""The rows of the results table, in :data:`METHODS` order (what the ``paper`` sweep and notebook 05 train)."""
 
 
 def method(name: str, protocol: Protocol | None = None, **changes) -> DistillConfig:
     """The config of method ``name`` (a key of :data:`METHODS`) under a protocol, optionally with fields replaced.
 
-    Parameters
-    ----------
-    name : str
-    protocol : mglwkd_lite.presets.Protocol, optional
-        Applied with :func:`apply_protocol` (None: the method as registered).
-    **changes
-        Fields to replace (after the protocol).
+    ``protocol`` (optional) is applied with :func:`apply_protocol`; ``changes`` are fields replaced after it.
 
     Raises
     ------

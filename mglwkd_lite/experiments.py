@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from . import repro
 from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
-from .distill import METHODS, DistillConfig, method
+from .distill import TABLE_METHODS, DistillConfig, method
 from .checkpoint import code_version
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
@@ -190,7 +190,7 @@ def experiment_preset(name: str) -> ExperimentPreset:
         raise ExperimentError(f"unknown experiment preset {name!r}; expected one of {sorted(SWEEP_PRESETS)}")
     preset = PRESETS[name]
     sweep = preset.sweep
-    methods = tuple(METHODS) if sweep.methods == ALL_METHODS else tuple(sweep.methods)
+    methods = TABLE_METHODS if sweep.methods == ALL_METHODS else tuple(sweep.methods)
     models: Any = preset.models
     if sweep.teacher_seed is not None:  # teachers trained once per split (the fold sweep)
         models = ModelsPreset.from_recipe(preset.models, teacher_seed=sweep.teacher_seed)

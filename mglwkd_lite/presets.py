@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 ALL_METHODS = "all"
-"""A sweep's ``methods`` meaning every method of :data:`mglwkd_lite.distill.METHODS`, in its order."""
+"""A sweep's ``methods`` meaning every row of the results table (:data:`mglwkd_lite.distill.TABLE_METHODS`),
+in its order."""
 
 
 GROUP_LR_STEPS: tuple[tuple[float, float], ...] = ((1 / 18, 0.01), (1 / 3, 0.001), (2 / 3, 0.0001))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mglwkd_lite.distill import METHODS
+from mglwkd_lite.distill import TABLE_METHODS
 from mglwkd_lite.experiments import (
     ExperimentError, ExperimentPreset, RunSpec, experiment_preset, record_paths, result_path, run_all, run_done,
     run_key, run_specs,
@@ -51,7 +51,7 @@ def test_one_registry_names_every_preset():
     assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper", "folds")
     quick, paper = experiment_preset("quick"), experiment_preset("paper")
     assert quick == ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
-    assert paper == ExperimentPreset("paper", ("hapt", "spsw"), tuple(METHODS), (0, 1, 2), "full")
+    assert paper == ExperimentPreset("paper", ("hapt", "spsw"), TABLE_METHODS, (0, 1, 2), "full")
     assert paper.models_preset() == ModelsPreset.full() and quick.models_preset() == ModelsPreset.quick()
     assert all(p.models in MODEL_PRESETS for p in PRESETS.values())
 

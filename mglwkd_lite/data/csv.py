@@ -43,7 +43,7 @@ from .records import (
     Recordings, RecordingTooShortError, RepairReport, RepairWarning, TimeUnitError, UnknownLabelError,
     did_you_mean,
 )
-from .timestamps import (
+from .timestamps import (  # TIME_UNITS and PLAUSIBLE_RATE_HZ re-exported: the options load_csv reads
     PER_SECOND, PLAUSIBLE_RATE_HZ, TIME_UNITS, Clock, TimeRules, check_steps, even_axis, low_rate_message, row_name,
     sorted_unique,
 )
