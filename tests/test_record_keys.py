@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mglwkd_lite import pipeline
+from mglwkd_lite import pipeline, protocol
 from mglwkd_lite.experiments import RunSpec, experiment_preset, record_paths, run_key
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -66,3 +66,15 @@ def test_a_committed_record_retrains_to_its_metrics(tmp_path):
         assert np.asarray(got["confusion"]).tolist() == want["confusion"], split
     for column in ("loss", "val_loss", "val_macro_f1"):
         assert [row[column] for row in again.history] == [row[column] for row in record["history"]], column
+
+
+PILOT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "pilot"
+
+
+@pytest.mark.parametrize("path", record_paths(PILOT), ids=lambda p: str(p.relative_to(PILOT)))
+def test_pilot_record_key_is_reproduced(path):
+    """The protocol pilot's blind records hash to their keys under the cell their folder names."""
+    rec = json.loads(path.read_text())
+    spec = RunSpec(**rec["spec"])
+    assert run_key(protocol.pilot_preset(rec["preset"]), spec) == rec["key"], path
+    assert rec["blind"] is True and "test" not in rec["metrics"] and "best_test" not in rec
