@@ -47,8 +47,8 @@ def test_a_committed_record_retrains_to_its_metrics(tmp_path):
     one thread, about 20 s), trained by the code of a clean commit (``trained_with_code``): every random
     source is seeded from one place and the thread count is fixed, so running its spec again gives its
     scores back to the last digit. (Records trained from a tree with uncommitted changes carry
-    ``"dirty": true`` and need not reproduce: the quick sweep's scratch student, trained so, comes
-    back at 83.59 % validation accuracy against its recorded 85.50 %.)
+    ``"dirty": true`` and need not reproduce: the quick sweep's scratch student, trained so and on two
+    threads, comes back at 83.59 % validation accuracy against its recorded 85.50 %.)
     """
     record = json.loads((RESULTS / "folds" / "spsw" / "fold0" / "scratch" / "seed0.json").read_text())
     assert record["trained_with_code"]["dirty"] is False

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..experiments import result_path, experiment_preset, RunSpec
-from ..protocol import PILOT_KD_METHOD, choose_budget
+from ..experiments import RunSpec, experiment_preset, result_path
+from ..protocol import PILOT_KD_METHOD, choose_budget, choose_logit_std
 
 __all__ = [
     "mean_sd",
@@ -28,6 +28,8 @@ __all__ = [
     "reproduction_table",
     "plot_budget",
     "group_pi_teacher_cost",
+    "measured_throughput",
+    "decisions",
 ]
 
 
@@ -214,3 +216,39 @@ def group_pi_teacher_cost(train_windows: int, windows_per_s: float, epochs: int 
     """
     return {"windows": int(train_windows), "windows_per_s": float(windows_per_s), "epochs": int(epochs),
             "hours": train_windows * epochs / windows_per_s / 3600}
+
+
+def measured_throughput(path: str | os.PathLike, model: str, input_shape: str, channels_last: bool = True) -> float:
+    """Training windows per second of one model in ``benchmarks/results/teacher_throughput.json`` (one thread).
+
+    Raises
+    ------
+    KeyError
+        When the record holds no such row (named in the message).
+    """
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))["rows"]
+    for row in rows:
+        if row["model"] == model and row["input"] == input_shape and row["channels_last"] == channels_last:
+            return float(row["train_windows_per_s"])
+    raise KeyError(f"{path}: no row for {model} on {input_shape} (channels_last={channels_last})")
+
+
+def decisions(runs: pd.DataFrame) -> str:
+    """What the pilot's rules decide from the runs on record, or which cells they still wait for.
+
+    Returns
+    -------
+    str
+        One line for the budget and one for logit standardisation.
+    """
+    try:
+        epochs, _ = choose_budget(runs)
+    except ValueError as err:
+        return f"budget: not decided yet ({err})\nlogit standardisation: not decided yet (needs the budget)"
+    lines = [f"budget: {epochs} epochs (the smallest within the seed spread of the longest, on every data set)"]
+    try:
+        keep, _ = choose_logit_std(runs[runs["epochs"] == epochs])
+        lines.append("logit standardisation: " + ("kept (the group's)" if keep else "dropped"))
+    except ValueError as err:
+        lines.append(f"logit standardisation: not decided yet ({err})")
+    return "\n".join(lines)
