@@ -27,7 +27,7 @@ from .distill import METHODS
 from .experiments import ExperimentError, experiment_preset, result_path, run_all, run_done, run_specs
 from .pipeline import load_student
 from .presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
-from .report.results import load_runs, seed_summary
+from .runrecord import load_runs, seed_summary
 
 __all__ = ["main", "build_parser"]
 

@@ -11,7 +11,8 @@ scores it on the test subjects -- clean, and under every perturbation of
 holding the run's key, config (with the run's true seed), metrics of the selected model and the
 optimistic best-test-epoch score, the per-epoch history (loss terms, learning rate, validation and
 test curves), the teachers' cache keys, selected epochs and scores, robustness scores, timings, the
-git commit of the code, versions and machine. A run whose
+git commit of the code, versions and machine: a :class:`mglwkd_lite.runrecord.RunRecord`, validated
+against its versioned schema before it is written. A run whose
 file exists *with the same key* is skipped, so a killed sweep resumes where it stopped; a changed
 setting changes the key, so old results are never reused for it.
 
@@ -41,11 +42,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import repro
-from ._io import atomic_write_text, default_cache_dir, jsonable, stable_hash
+from ._io import default_cache_dir, jsonable, stable_hash
 from .distill import TABLE_METHODS, DistillConfig, method
 from .checkpoint import code_version
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
+from .runrecord import SCHEMA, RunRecord, record_paths, write_record  # record_paths re-exported: where a sweep's records are
 from .presets import ALL_METHODS, PRESETS, PROTOCOLS, SWEEP_PRESETS, Protocol
 from .robustness import LEVELS, perturb
 from .train import ArrayDataset, evaluate
@@ -235,25 +237,6 @@ def result_path(results_dir: str | os.PathLike, preset: ExperimentPreset, spec: 
     return folder / spec.method / f"seed{spec.seed}.json"
 
 
-def record_paths(results_dir: str | os.PathLike = "results", preset: str | None = None) -> list[Path]:
-    """The run records under ``results_dir``, sorted (those of subject folds included).
-
-    Parameters
-    ----------
-    results_dir : str or os.PathLike
-    preset : str, optional
-        Only this preset's records (default: every preset's); a folder below ``results_dir``, e.g.
-        ``"archive/paper_3seeds_v1"``.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
-    top = preset if preset else "*"
-    root = Path(results_dir)
-    return sorted({*root.glob(f"{top}/*/*/seed*.json"), *root.glob(f"{top}/*/fold*/*/seed*.json")})
-
-
 def _done_record(path: Path, key: str) -> dict[str, Any] | None:
     if path.is_file():
         record = json.loads(path.read_text())
@@ -338,6 +321,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
                                 progress=progress, fold=spec.fold, protocol=preset.protocol)
     metrics = distilled.trained.metrics
     record: dict[str, Any] = {
+        "schema": SCHEMA,
         "key": key,
         "preset": preset.name,
         "spec": dataclasses.asdict(spec),
@@ -404,7 +388,8 @@ def blind_record(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
+    """Validate a record against the schema (:class:`mglwkd_lite.runrecord.RunRecord`) and write it."""
+    write_record(path, RunRecord.from_dict(record, str(path)))
 
 
 def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str | os.PathLike = "results",

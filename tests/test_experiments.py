@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mglwkd_lite.distill import TABLE_METHODS
+from mglwkd_lite.runrecord import SCHEMA, RecordError, RunRecord
 from mglwkd_lite.experiments import (
     ExperimentError, ExperimentPreset, RunSpec, experiment_preset, record_paths, result_path, run_all, run_done,
     run_key, run_specs,
@@ -81,6 +82,7 @@ def test_run_writes_one_complete_record(sweep):
     path = result_path(root / "results", preset, RunSpec("hapt", "scratch", 1))
     rec = json.loads(path.read_text())
     assert rec["key"] == run_key(preset, RunSpec("hapt", "scratch", 1)) == records[0]["key"]
+    assert rec["schema"] == SCHEMA and RunRecord.from_dict(rec).to_dict() == rec  # the one schema, round trip
     assert record_paths(root / "results") == [path] and run_done(root / "results", preset, RunSpec("hapt", "scratch", 1))
     # the true seed: the record's training config holds the run's seed (the preset's holds 0)
     assert rec["spec"]["seed"] == rec["models"]["train"]["seed"] == 1
@@ -132,7 +134,7 @@ def test_unreadable_record_names_its_file(tmp_path):
     bad = tmp_path / "p" / "hapt" / "scratch" / "seed0.json"
     bad.parent.mkdir(parents=True)
     bad.write_text('{"preset": "p"}')
-    with pytest.raises(ExperimentError, match="seed0.json: not a run record"):
+    with pytest.raises(RecordError, match="seed0.json: not a run record"):
         load_runs(tmp_path)
 
 

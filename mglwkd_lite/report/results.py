@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,7 +18,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..claims import method_name
-from ..experiments import ExperimentError, record_paths
+from ..experiments import record_paths
+from ..runrecord import load_runs, seed_summary  # re-exported: the frame every table here reads
 from ..stats import MARGIN, MIN_PAIRS
 
 if TYPE_CHECKING:  # the styler module needs jinja2, which only the notebooks need
@@ -48,76 +49,6 @@ __all__ = [
 ARCHIVED_PAPER = "archive/paper_3seeds_v1"
 """The first 3-seed paper sweep (commit 0771975), kept under ``results/`` as record
 (``results/archive/README.md``); shown until the current code's paper sweep exists."""
-
-
-def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
-    """Every run record under ``results_dir`` as a frame, one row per run.
-
-    Parameters
-    ----------
-    results_dir : str or os.PathLike
-    preset : str, optional
-        Only this preset's records.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns: preset, dataset, method, seed, fold (when the records have one), accuracy, macro_f1
-        (test), val_accuracy, val_macro_f1, residual_accuracy, residual_macro_f1 (NaN where the method
-        has no workspace), train_seconds, best_test_accuracy, best_test_macro_f1 (optimistic; NaN
-        where not recorded), val_macro_f1_epoch_1 (validation macro F1 after the first epoch; NaN in
-        records without a per-epoch history).
-
-    Raises
-    ------
-    mglwkd_lite.experiments.ExperimentError
-        For a file that is not a run record (named in the message).
-    """
-    rows = []
-    for path in record_paths(results_dir, preset):
-        try:
-            rec = json.loads(path.read_text())
-            rows.append({
-                "preset": rec["preset"], **rec["spec"],
-                "accuracy": rec["metrics"]["test"]["accuracy"], "macro_f1": rec["metrics"]["test"]["macro_f1"],
-                "val_accuracy": rec["metrics"]["val"]["accuracy"], "val_macro_f1": rec["metrics"]["val"]["macro_f1"],
-                "residual_accuracy": (rec["residual"] or {}).get("test", {}).get("accuracy", np.nan),
-                "residual_macro_f1": (rec["residual"] or {}).get("test", {}).get("macro_f1", np.nan),
-                "train_seconds": rec["timings"].get("train_seconds"),
-                # The best test score over epochs (optimistic: it looks at the test subjects); only in
-                # records written since it was recorded, NaN in the archived sweep.
-                "best_test_accuracy": (rec.get("best_test") or {}).get("accuracy", np.nan),
-                "best_test_macro_f1": (rec.get("best_test") or {}).get("macro_f1", np.nan),
-                "val_macro_f1_epoch_1": (rec.get("history") or [{}])[0].get("val_macro_f1", np.nan),
-            })
-        except (KeyError, TypeError, json.JSONDecodeError) as err:
-            raise ExperimentError(f"{path}: not a run record ({type(err).__name__}: {err})") from err
-    return pd.DataFrame(rows)
-
-
-def seed_summary(df: pd.DataFrame, metrics: Iterable[str] = ("accuracy", "macro_f1")) -> pd.DataFrame:
-    """Mean and standard deviation over seeds per data set and method, in percent.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        One row per run (:func:`load_runs`).
-    metrics : iterable of str
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by (dataset, method) with ``seeds``, ``<metric>_mean`` and ``<metric>_std``
-        columns; std is the sample standard deviation (ddof=1), NaN for a single seed.
-    """
-    if df.empty:
-        return pd.DataFrame()
-    grouped = df.groupby(["dataset", "method"], sort=False)
-    out = pd.DataFrame({"seeds": grouped.size()})
-    for m in metrics:
-        out[f"{m}_mean"] = 100 * grouped[m].mean()
-        out[f"{m}_std"] = 100 * grouped[m].std(ddof=1)
-    return out
 
 
 def robustness_table(results_dir: str | os.PathLike = "results", preset: str | None = None,
