@@ -116,9 +116,11 @@ def budget_presets(**grid) -> list[ExperimentPreset]:
 
 
 def start_presets(epochs: int, **grid) -> list[ExperimentPreset]:
-    """The start cells at ``epochs``: ``scratch_long`` and the KD student cold / warm x std / nostd."""
+    """The start cells at ``epochs``: ``scratch_long``, then the KD student warm (the cells the rule reads)
+    and cold, each with and without logit standardisation."""
     long = dataclasses.replace(pilot_preset(f"e{epochs}", **grid), methods=("scratch_long",))
-    return [long] + [pilot_preset(f"e{epochs}-{start}-{std}", **grid) for start in STARTS for std in ("std", "nostd")]
+    return [long] + [pilot_preset(f"e{epochs}-{start}-{std}", **grid) for start in ("warm", "cold")
+                     for std in ("std", "nostd")]
 
 
 def _records(root: str | os.PathLike) -> list[tuple[os.PathLike, dict]]:

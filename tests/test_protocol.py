@@ -123,8 +123,8 @@ def test_pilot_cells_by_name():
     assert protocol.pilot_preset("e100").methods == ("scratch", "scratch_long")
     # 30 epochs is the first fold sweep's models: its runs are the sweep's own
     assert protocol.budget_models(30) == experiment_preset("folds").models_preset()
-    assert [p.name for p in protocol.start_presets(100)] == ["e100", "e100-cold-std", "e100-cold-nostd",
-                                                               "e100-warm-std", "e100-warm-nostd"]
+    assert [p.name for p in protocol.start_presets(100)] == ["e100", "e100-warm-std", "e100-warm-nostd",
+                                                               "e100-cold-std", "e100-cold-nostd"]
     for bad in ("e", "e100-hot-std", "x100", "e100-warm"):
         with pytest.raises(ExperimentError, match="pilot cell"):
             protocol.pilot_preset(bad)
