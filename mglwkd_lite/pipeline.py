@@ -498,15 +498,16 @@ def load_student(dataset: str = "hapt", preset: str = "quick", method: str = "sc
 @torch.no_grad()
 def workspace_maps(result: Distilled, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
                    split: str = "test", index: Sequence[int] | None = None, seed: int = 0,
-                   cache_dir: str | Path | None = None) -> dict[str, np.ndarray]:
+                   cache_dir: str | Path | None = None, fold: int | None = None) -> dict[str, np.ndarray]:
     """KIS and KTS of a distilled student's workspace on real windows (teachers run, eval mode).
 
     Parameters
     ----------
     result : Distilled
         A student with a workspace.
-    dataset, preset, seed, cache_dir
-        As in :func:`distill_or_load` (the teachers are loaded from the cache).
+    dataset, preset, seed, cache_dir, fold
+        As in :func:`distill_or_load`: the student's seed and fold; the teachers are those it learnt from
+        (the fold's, with :func:`teacher_seed`), loaded from the cache.
     split : {"train", "val", "test"}
         Which windows.
     index : sequence of int, optional
@@ -525,11 +526,11 @@ def workspace_maps(result: Distilled, dataset: str = "hapt", preset: str | Model
     setup = ModelsPreset.preset(preset)
     feats, y = [], None
     for kind in ("signal_teacher", "pi_teacher", "student"):
-        data = getattr(model_data(kind, dataset, setup, cache_dir), split)
+        data = getattr(model_data(kind, dataset, setup, cache_dir, fold), split)
         idx = torch.arange(len(data)) if index is None else torch.as_tensor(index, dtype=torch.long)
         x, y = data.x[idx], data.y[idx]
         net = result.model if kind == "student" else train_or_load(
-            kind, dataset, setup, seed=seed, cache_dir=cache_dir, progress=False).model
+            kind, dataset, setup, seed=teacher_seed(setup, seed), cache_dir=cache_dir, progress=False, fold=fold).model
         net.eval()
         feats.append(net(x, return_features=True)[1].float())
     ws = result.workspace.eval()

@@ -166,3 +166,41 @@ def test_the_standardisation_rule():
                                                   ("b", True): same, ("b", False): worse}))
     assert keep  # better on one, worse on the other: no departure
     assert np.isfinite(table["d"]).all()
+
+
+def test_workspace_maps_reads_the_fold_and_the_teachers_the_student_learnt_from(monkeypatch):
+    """Under a fixed teacher seed, a student of seed 1 on fold 3 learnt from fold 3's teachers of seed 0."""
+    setup = pipeline.ModelsPreset.quick(teacher_seed=0)
+    calls = []
+
+    class _Stop(Exception):
+        pass
+
+    def fake_model_data(kind, dataset, preset, cache_dir=None, fold=None):
+        calls.append(("data", kind, fold))
+        raise _Stop
+
+    def fake_train_or_load(kind, dataset, preset, *, seed=0, fold=None, **kw):
+        calls.append(("teacher", kind, seed, fold))
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "model_data", fake_model_data)
+    monkeypatch.setattr(pipeline, "train_or_load", fake_train_or_load)
+    result = pipeline.Distilled(D.method("mglwkd"), trained=None, workspace=object())
+    with pytest.raises(_Stop):
+        pipeline.workspace_maps(result, "hapt", setup, seed=1, fold=3)
+    assert calls == [("data", "signal_teacher", 3)]
+    # the teacher itself: fold 3, teacher seed 0 (not the student's seed 1)
+    calls.clear()
+    monkeypatch.setattr(pipeline, "model_data", lambda *a, **kw: type("D", (), {"test": _Windows()})())
+    with pytest.raises(_Stop):
+        pipeline.workspace_maps(result, "hapt", setup, seed=1, fold=3)
+    assert calls == [("teacher", "signal_teacher", 0, 3)]
+
+
+class _Windows:
+    x = torch.zeros(2, 3, 8)
+    y = torch.zeros(2, dtype=torch.long)
+
+    def __len__(self):
+        return 2
