@@ -3,7 +3,7 @@
 The group's released code (``TDA_KD/train_ad.py``) trains 200 epochs and starts every distilled
 student from a trained one (``--student-checkpoint``); the first fold sweep of this project trained
 30 epochs from random weights. The pilot asks, on the **validation subjects** of one subject fold
-(folds 0 and 1 when a session can hold it) and three student seeds per cell:
+(folds 0 and 1 were planned; see :data:`PILOT_FOLDS`) and three student seeds per cell:
 
 1. **Budget** -- the scratch student at 30, 100 and 200 epochs (the group's step proportions):
    :func:`choose_budget`.
@@ -57,8 +57,8 @@ BUDGETS: tuple[int, ...] = (30, 100, 200)
 """Epochs tried for the scratch student (the group's four learning-rate steps scaled to each)."""
 PILOT_DATASETS: tuple[str, ...] = ("hapt", "spsw")
 PILOT_FOLDS: tuple[int, ...] = (0,)
-"""Subject folds of the pilot: fold 0 only. The issue asked for folds 0 and 1 and, where a session on two
-cores cannot hold that, one fold rather than fewer seeds (``benchmarks/pilot.py --estimate``)."""
+"""Subject folds of the pilot: fold 0 only. Folds 0 and 1 would take 11.2 core-hours (5.6 h on two cores),
+fold 0 alone 5.4 (``benchmarks/pilot.py --estimate``): one fold rather than fewer seeds."""
 PILOT_SEEDS: tuple[int, ...] = (0, 1, 2)
 PILOT_KD_METHOD = "kd_signal"
 """The KD student of the start and standardisation cells (the cheapest KD method, one teacher)."""
