@@ -452,10 +452,12 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     todo = [s for s in specs if s not in records]
     first = [s for s in specs if s.method == "scratch"]
     rest = [s for s in specs if s.method != "scratch"]
-    # (data set, fold, teacher seed) whose remaining distillation runs need teachers, in sweep order;
-    # with a fixed teacher seed the teachers of a split are trained once for every student seed.
+    # (data set, fold, teacher seed) whose remaining runs learn from teachers, in sweep order (a run
+    # without a teacher, such as scratch_long, needs none); with a fixed teacher seed the teachers of a
+    # split are trained once for every student seed.
     models = preset.models_preset()
-    pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(models, s.seed)) for s in rest if s in todo))
+    pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(models, s.seed)) for s in rest
+                               if s in todo and preset.method_config(s.method).uses_teachers))
     if client is not None and todo:
         threads = _cluster_threads(client, cache)
         results = functools.partial(_cluster_results, client)

@@ -200,6 +200,14 @@ def test_a_fixed_teacher_seed_trains_the_teachers_of_a_split_once(tmp_path):
     assert rec["teachers"]["signal_teacher"]["key"] != keys[1]
 
 
+def test_a_sweep_of_scratch_trained_as_long_trains_no_teacher(tmp_path):
+    """``scratch_long`` learns from no teacher: its sweep trains the scratch students it starts from, not teachers."""
+    long = ExperimentPreset("tiny_long", ("hapt",), ("scratch_long",), (0,), TINY)
+    record = run_all(long, results_dir=tmp_path / "results", cache_dir=tmp_path / "cache", progress=False)[0]
+    trained = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "models").glob("*.pt"))
+    assert trained == ["distill", "student"] and record["method"]["anneal"] and "teachers" not in record
+
+
 def test_recipe_table_keeps_the_variant_order_in_percent(tmp_path):
     row = {"val_macro_f1": 0.5261, "val_macro_f1_epoch_1": 0.129, "test_macro_f1": 0.45, "test_accuracy": 0.6,
            "code": "abc"}
