@@ -85,7 +85,8 @@ def test_teacher_gaps_are_paired_per_fold_then_averaged():
 def test_teacher_tables_work_without_folds(tmp_path):
     # Records of the standard split carry no fold; teachers trained per student seed.
     def record(method, seed, acc, teachers=None):
-        return {"preset": "quick", "spec": {"dataset": "hapt", "method": method, "seed": seed},
+        return {"key": f"{method}-{seed}", "preset": "quick", "method": {"name": method},
+                "spec": {"dataset": "hapt", "method": method, "seed": seed},
                 "models": {"teacher_seed": None},
                 "metrics": {"test": {"accuracy": acc, "macro_f1": acc}, "val": {"accuracy": acc, "macro_f1": acc}},
                 "residual": None, "timings": {}, "teachers": teachers}
