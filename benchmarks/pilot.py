@@ -24,13 +24,11 @@ from pathlib import Path
 from mglwkd_lite import protocol
 from mglwkd_lite.checkpoint import code_version
 from mglwkd_lite.experiments import RunSpec, experiment_preset, run_all, run_one
+from sweep_cost import TEACHER_COST  # the teachers' cost as multiples of the student's (one place)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pilot"
 SWEEP = ROOT / "results"
-# Training throughput on one thread, windows per second, measured from the fold sweep's records and
-# benchmarks/teacher_throughput.py on this kind of machine: the teachers cost these multiples of the student.
-TEACHER_COST = {"signal_teacher": 2400 / 490, "pi_teacher": 2400 / 325}
 
 
 def check_reproduces(cache_dir: Path | None) -> None:

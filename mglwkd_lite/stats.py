@@ -151,14 +151,8 @@ def verdict_label(low: float, high: float, n: int, margin: float = MARGIN, min_p
 
     Parameters
     ----------
-    low, high : float
-        Interval of the mean paired difference, in percentage points.
-    n : int
-        Number of paired differences behind it.
-    margin : float
-        Smallest gain that counts as a gain, in points.
-    min_pairs : int
-        Fewest pairs a verdict is given on.
+    low, high, n, margin, min_pairs
+        As in :func:`verdict`.
 
     Returns
     -------

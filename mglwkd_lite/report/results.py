@@ -432,11 +432,8 @@ def teacher_gaps(results_dir: str | os.PathLike, preset: str | None, runs: pd.Da
 
     Parameters
     ----------
-    results_dir : str or os.PathLike
-    preset : str, optional
-        The sweep (folder under ``results_dir``).
-    runs : pandas.DataFrame
-        :func:`load_runs` of the same sweep.
+    results_dir, preset, runs
+        As in :func:`teacher_fold_gaps`.
 
     Returns
     -------
