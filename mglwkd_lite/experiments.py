@@ -142,6 +142,10 @@ class ExperimentPreset:
         Records hold no test score (no test metrics, test curves, best test epoch or residual test
         score): a pilot that decides on validation subjects writes nothing it could peek at. Needs
         ``robustness=False`` (the perturbations are scored on the test subjects).
+    epochs : tuple of (str, int)
+        Per data set training budget, ``(dataset, epochs)``: the models preset's epochs (and with them
+        its step schedule) replaced for these data sets (:meth:`models_preset`). Empty: every data set
+        trains with the models preset as it is.
     """
 
     name: str
@@ -153,15 +157,33 @@ class ExperimentPreset:
     folds: tuple[int, ...] | None = None
     protocol: Protocol | None = None
     blind: bool = False
+    epochs: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.blind and self.robustness:
             raise ExperimentError(f"experiment preset {self.name!r}: a blind sweep scores nothing on the test "
                                   "subjects, so it needs robustness=False")
+        unknown = sorted(set(dict(self.epochs)) - set(self.datasets))
+        if unknown:
+            raise ExperimentError(f"experiment preset {self.name!r}: epochs given for {unknown}, which are not "
+                                  f"among its data sets {list(self.datasets)}")
 
-    def models_preset(self) -> ModelsPreset:
-        """The :class:`~mglwkd_lite.pipeline.ModelsPreset` of the sweep."""
-        return ModelsPreset.preset(self.models)
+    def models_preset(self, dataset: str | None = None) -> ModelsPreset:
+        """The :class:`~mglwkd_lite.pipeline.ModelsPreset` of the sweep's runs on ``dataset``.
+
+        With a per data set budget (:attr:`epochs`), ``dataset`` says which; without one every data
+        set shares the preset's models and ``dataset`` may be left out.
+        """
+        models = ModelsPreset.preset(self.models)
+        budget = dict(self.epochs)
+        if dataset is None:
+            if budget:
+                raise ExperimentError(f"experiment preset {self.name!r} trains each data set for its own "
+                                      "number of epochs: name the data set")
+            return models
+        if dataset in budget:
+            return dataclasses.replace(models, train=dataclasses.replace(models.train, epochs=budget[dataset]))
+        return models
 
     def method_config(self, name: str) -> DistillConfig:
         """Method ``name`` as this sweep trains it (its protocol applied; ``alpha="mean"`` still open)."""
@@ -197,7 +219,8 @@ def experiment_preset(name: str) -> ExperimentPreset:
     if sweep.teacher_seed is not None:  # teachers trained once per split (the fold sweep)
         models = ModelsPreset.from_recipe(preset.models, teacher_seed=sweep.teacher_seed)
     protocol = PROTOCOLS[sweep.protocol] if sweep.protocol else None
-    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, models, folds=sweep.folds, protocol=protocol)
+    return ExperimentPreset(name, sweep.datasets, methods, sweep.seeds, models, folds=sweep.folds, protocol=protocol,
+                            epochs=sweep.epochs)
 
 
 def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
@@ -223,7 +246,7 @@ def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
     str
     """
     cfg = preset.method_config(spec.method)
-    parts: list[Any] = [spec.key_part(), cfg, preset.models_preset(), preset.robustness, ROBUSTNESS_SEED]
+    parts: list[Any] = [spec.key_part(), cfg, preset.models_preset(spec.dataset), preset.robustness, ROBUSTNESS_SEED]
     if getattr(cfg, "alpha_from", None):
         parts.append({"alpha_from": run_key(preset, dataclasses.replace(spec, method=cfg.alpha_from))})
     return stable_hash(*parts)
@@ -316,7 +339,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         return done
     repro.set_threads(threads)  # for loading and evaluation; training uses its TrainConfig.threads
     start = time.perf_counter()
-    models = preset.models_preset()
+    models = preset.models_preset(spec.dataset)
     distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
                                 progress=progress, fold=spec.fold, protocol=preset.protocol)
     metrics = distilled.trained.metrics
@@ -455,8 +478,7 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     # (data set, fold, teacher seed) whose remaining runs learn from teachers, in sweep order (a run
     # without a teacher, such as scratch_long, needs none); with a fixed teacher seed the teachers of a
     # split are trained once for every student seed.
-    models = preset.models_preset()
-    pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(models, s.seed)) for s in rest
+    pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(preset.models_preset(s.dataset), s.seed)) for s in rest
                                if s in todo and preset.method_config(s.method).uses_teachers))
     if client is not None and todo:
         threads = _cluster_threads(client, cache)
@@ -590,7 +612,7 @@ def _student_job(preset: ExperimentPreset, dataset: str, seed: int, cache_dir: s
                  threads: int, fold: int | None = None) -> None:
     """Train (or find cached) the scratch student a warm start begins from; returns None."""
     repro.set_threads(threads)
-    train_or_load("student", dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False,
+    train_or_load("student", dataset, preset.models_preset(dataset), seed=seed, cache_dir=cache_dir, progress=False,
                   fold=fold)
     return None
 
@@ -600,6 +622,6 @@ def _teacher_job(preset: ExperimentPreset, kind: str, dataset: str, seed: int,
     """Train (or find cached) one teacher of a (data set, fold, seed) and its outputs on the training
     windows; returns None."""
     repro.set_threads(threads)
-    teacher_outputs(kind, dataset, preset.models_preset(), seed=seed, cache_dir=cache_dir, progress=False,
+    teacher_outputs(kind, dataset, preset.models_preset(dataset), seed=seed, cache_dir=cache_dir, progress=False,
                     fold=fold)
     return None

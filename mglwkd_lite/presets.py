@@ -154,6 +154,9 @@ class Sweep:
         (:attr:`mglwkd_lite.pipeline.ModelsPreset.teacher_seed`).
     protocol : str or None
         A key of :data:`PROTOCOLS` applied to every method (None: each method as registered).
+    epochs : tuple of (str, int)
+        Per data set budget ``(dataset, epochs)`` replacing the recipe's epochs (the step schedule
+        scales with them); empty: the recipe's epochs everywhere.
     """
 
     datasets: tuple[str, ...]
@@ -162,6 +165,7 @@ class Sweep:
     folds: tuple[int, ...] | None = None
     teacher_seed: int | None = None
     protocol: str | None = None
+    epochs: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

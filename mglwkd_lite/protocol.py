@@ -51,6 +51,8 @@ __all__ = [
     "start_presets",
     "choose_budget",
     "choose_logit_std",
+    "SWEEP_HOURS",
+    "sweep_budgets",
 ]
 
 BUDGETS: tuple[int, ...] = (30, 100, 200)
@@ -63,6 +65,8 @@ PILOT_SEEDS: tuple[int, ...] = (0, 1, 2)
 PILOT_KD_METHOD = "kd_signal"
 """The KD student of the start and standardisation cells (the cheapest KD method, one teacher)."""
 STARTS: tuple[str, ...] = ("cold", "warm")
+SWEEP_HOURS: tuple[float, float] = (10.0, 0.1)
+"""The protocol sweep's wall-time limit on two cores and the tolerance of "about" it: 10 h, 10 %."""
 
 _NAME = re.compile(r"^e(?P<epochs>\d+)(?:-(?P<start>cold|warm)-(?P<std>std|nostd))?$")
 
@@ -283,3 +287,46 @@ def choose_logit_std(runs: pd.DataFrame, start: str = "warm", metric: str = "val
     table = pd.DataFrame(rows).set_index("dataset")
     drop = bool(table["nostd_better"].any() and not table["nostd_worse"].any())
     return (not drop), table
+
+
+def sweep_budgets(chosen: int, table: pd.DataFrame, hours: dict[tuple[str, int], float],
+                  limit: tuple[float, float] = SWEEP_HOURS) -> dict[str, int]:
+    """The rule that cuts the protocol sweep to about 10 hours, fixed (2026-12-08) before any of its runs.
+
+    Every data set keeps the ``chosen`` budget when the estimated wall time of the whole sweep is within
+    ``limit`` (hours, tolerance). Otherwise budgets are cut only where the pilot showed the cut costs
+    nothing: on a data set where a smaller budget *passed* the budget rule (:func:`choose_budget`), the
+    dearest such data set first, to the largest passing budget that brings the estimate within the
+    limit (or its smallest passing budget, and then the next data set).
+
+    Parameters
+    ----------
+    chosen : int
+        The budget :func:`choose_budget` chose.
+    table : pandas.DataFrame
+        :func:`choose_budget`'s table (index dataset, epochs; column ``passes``).
+    hours : dict
+        Estimated wall hours of the sweep's runs of ``(dataset, epochs)`` (``benchmarks/sweep_cost.py``).
+    limit : tuple of float
+        ``(hours, tolerance)``: within when the total is at most ``hours * (1 + tolerance)``.
+
+    Returns
+    -------
+    dict of str to int
+        Epochs per data set.
+    """
+    budgets = {dataset: chosen for dataset in table.index.get_level_values("dataset").unique()}
+    ceiling = limit[0] * (1 + limit[1])
+
+    def total() -> float:
+        return sum(hours[(d, e)] for d, e in budgets.items())
+
+    for dataset in sorted(budgets, key=lambda d: -hours[(d, chosen)]):
+        passing = sorted((e for e, ok in table.loc[dataset, "passes"].items() if ok and e < chosen), reverse=True)
+        for epochs in passing:
+            if total() <= ceiling:
+                break
+            budgets[dataset] = epochs
+        if total() <= ceiling:
+            break
+    return budgets

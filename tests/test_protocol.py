@@ -147,6 +147,32 @@ def test_the_budget_rule():
         protocol.choose_budget(_budget_runs({("a", 30): (0.8,), ("a", 100): (0.8,), ("a", 200): (0.8,)}))
 
 
+def test_the_sweep_budget_rule_cuts_only_where_a_smaller_budget_passed():
+    runs = _budget_runs({("a", 30): (0.80, 0.81, 0.82), ("a", 100): (0.85, 0.86, 0.87), ("a", 200): (0.86, 0.87, 0.88),
+                         ("b", 30): (0.70, 0.71, 0.72), ("b", 100): (0.70, 0.71, 0.72), ("b", 200): (0.70, 0.71, 0.72)})
+    _, table = protocol.choose_budget(runs)
+    hours = {("a", 30): 1.0, ("a", 100): 3.0, ("a", 200): 6.0, ("b", 30): 1.5, ("b", 100): 4.0, ("b", 200): 8.0}
+    # 14 h at 200: b (the dearer; 100 and 30 pass there) goes to 100 -> 10 h, within 10 h + 10 %
+    assert protocol.sweep_budgets(200, table, hours) == {"a": 200, "b": 100}
+    # a tighter limit takes b down to 30 (7.5 h), then a to 100 (the only smaller budget that passes on a)
+    assert protocol.sweep_budgets(200, table, hours, limit=(6.0, 0.0)) == {"a": 100, "b": 30}
+    # within the limit nothing is cut
+    assert protocol.sweep_budgets(200, table, hours, limit=(20.0, 0.0)) == {"a": 200, "b": 200}
+
+
+def test_a_per_data_set_budget_changes_only_that_data_set_and_its_keys():
+    base = experiment_preset("folds")
+    cut = dataclasses.replace(base, epochs=(("spsw", 200),))
+    assert cut.models_preset("hapt") == base.models_preset()
+    assert cut.models_preset("spsw") == protocol.budget_models(200)  # the pilot's models: its cache is shared
+    spec_h, spec_s = RunSpec("hapt", "scratch", 0, 0), RunSpec("spsw", "scratch", 0, 0)
+    assert run_key(cut, spec_h) == run_key(base, spec_h) and run_key(cut, spec_s) != run_key(base, spec_s)
+    with pytest.raises(ExperimentError, match="name the data set"):
+        cut.models_preset()
+    with pytest.raises(ExperimentError, match="not among its data sets"):
+        dataclasses.replace(base, datasets=("hapt",), epochs=(("spsw", 200),))
+
+
 def _kd_runs(cells: dict[tuple[str, bool], tuple[float, ...]]) -> pd.DataFrame:
     return pd.DataFrame([{"dataset": d, "method": "kd_signal", "start": "warm", "logit_std": std, "val_macro_f1": v}
                          for (d, std), values in cells.items() for v in values])

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ..experiments import RunSpec, experiment_preset, result_path
-from ..protocol import PILOT_KD_METHOD, choose_budget, choose_logit_std
+from ..protocol import BUDGETS, PILOT_KD_METHOD, choose_budget, choose_logit_std, sweep_budgets
 
 __all__ = [
     "mean_sd",
@@ -30,6 +30,7 @@ __all__ = [
     "group_pi_teacher_cost",
     "measured_throughput",
     "decisions",
+    "sweep_hours",
 ]
 
 
@@ -233,19 +234,49 @@ def measured_throughput(path: str | os.PathLike, model: str, input_shape: str, c
     raise KeyError(f"{path}: no row for {model} on {input_shape} (channels_last={channels_last})")
 
 
-def decisions(runs: pd.DataFrame) -> str:
+def sweep_hours(results_dir: str | os.PathLike, budgets: tuple[int, ...] = BUDGETS) -> dict[tuple[str, int], float]:
+    """Estimated wall hours (two cores) of the protocol sweep's runs per ``(dataset, epochs)``.
+
+    Summed over the folds of ``sweep_cost_protocol_e<epochs>.json`` (``benchmarks/sweep_cost.py
+    --protocol-epochs``) in ``results_dir``.
+    """
+    hours: dict[tuple[str, int], float] = {}
+    for epochs in budgets:
+        path = Path(results_dir) / f"sweep_cost_protocol_e{epochs}.json"
+        per_fold = json.loads(path.read_text(encoding="utf-8"))["per_fold_wall_hours"]
+        for name, h in per_fold.items():
+            dataset = name.split()[0]
+            hours[(dataset, epochs)] = hours.get((dataset, epochs), 0.0) + float(h)
+    return hours
+
+
+def decisions(runs: pd.DataFrame, hours: dict[tuple[str, int], float] | None = None) -> str:
     """What the pilot's rules decide from the runs on record, or which cells they still wait for.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        :func:`mglwkd_lite.protocol.load_pilot`.
+    hours : dict, optional
+        :func:`sweep_hours`: with it, a line for the sweep's budget per data set
+        (:func:`mglwkd_lite.protocol.sweep_budgets`).
 
     Returns
     -------
     str
-        One line for the budget and one for logit standardisation.
+        One line for the budget, one for the sweep's budgets (with ``hours``) and one for logit
+        standardisation.
     """
     try:
-        epochs, _ = choose_budget(runs)
+        epochs, table = choose_budget(runs)
     except ValueError as err:
         return f"budget: not decided yet ({err})\nlogit standardisation: not decided yet (needs the budget)"
     lines = [f"budget: {epochs} epochs (the smallest within the seed spread of the longest, on every data set)"]
+    if hours is not None:
+        cut = sweep_budgets(epochs, table, hours)
+        total = sum(hours[(d, e)] for d, e in cut.items())
+        lines.append("sweep budget: " + ", ".join(f"{d} {e} epochs" for d, e in cut.items())
+                     + f" (estimated {total:.1f} h on two cores)")
     try:
         keep, _ = choose_logit_std(runs[runs["epochs"] == epochs])
         lines.append("logit standardisation: " + ("kept (the group's)" if keep else "dropped"))
