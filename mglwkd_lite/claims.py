@@ -52,6 +52,8 @@ CLAIMS: tuple[tuple[str, str, str, str], ...] = (
      "the dynamic, workspace-based weighting adds over a plain average"),
     ("mGLW-KD beats two-teacher KD at the mean weight mGLW-KD used", "mglwkd", "kd_two_mean_alpha",
      "the control: does the per-batch coefficient add over its own average?"),
+    ("mGLW-KD beats the student from scratch trained as long (under a warm start)", "mglwkd", "scratch_long",
+     "the warm start's control: a gain from distillation, not from the extra epochs a warm start gives"),
     ("The working memory (3 iterations, GRU) helps", "mglwkd", "mglwkd_one_iter", "ablation"),
     ("The dynamic coefficient helps", "mglwkd", "mglwkd_fixed_alpha", "ablation"),
     ("The alignment loss helps", "mglwkd", "mglwkd_no_align", "ablation"),
@@ -60,6 +62,7 @@ CLAIMS: tuple[tuple[str, str, str, str], ...] = (
 
 METHOD_NAMES: dict[str, str] = {
     "scratch": "student from scratch",
+    "scratch_long": "student from scratch, trained as long",
     "kd_signal": "KD, signal teacher",
     "kd_pi": "KD, PI teacher",
     "kd_two_fixed": "two-teacher KD, 0.7 PI / 0.3 signal",

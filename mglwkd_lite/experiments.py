@@ -47,7 +47,7 @@ from .distill import TABLE_METHODS, DistillConfig, method
 from .checkpoint import code_version
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
-from .runrecord import SCHEMA, RunRecord, record_paths, write_record  # record_paths re-exported: where a sweep's records are
+from .runrecord import SCHEMA, RunRecord, blind_record, record_paths, write_record  # re-exported: blind_record, record_paths
 from .presets import ALL_METHODS, PRESETS, PROTOCOLS, SWEEP_PRESETS, Protocol
 from .robustness import LEVELS, perturb
 from .train import ArrayDataset, evaluate
@@ -382,32 +382,6 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     if write:
         _write_record(path, record)
     return record
-
-
-def blind_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A run record without anything scored on the test subjects (``ExperimentPreset.blind``).
-
-    Parameters
-    ----------
-    record : dict
-        As :func:`run_one` builds it.
-
-    Returns
-    -------
-    dict
-        A copy without ``metrics["test"]``, ``best_test``, ``robustness``, the residual path's test
-        score, the history's ``test_*`` columns and the teachers' test scores, marked ``"blind": True``.
-    """
-    out = {k: v for k, v in record.items() if k not in ("best_test", "robustness")}
-    out["metrics"] = {k: v for k, v in record["metrics"].items() if k != "test"}
-    if record.get("residual"):
-        out["residual"] = {k: v for k, v in record["residual"].items() if k != "test"}
-    out["history"] = [{k: v for k, v in row.items() if not k.startswith("test_")} for row in record["history"]]
-    if record.get("teachers"):
-        out["teachers"] = {kind: {k: v for k, v in t.items() if k not in ("test", "best_test")}
-                           for kind, t in record["teachers"].items()}
-    out["blind"] = True
-    return out
 
 
 def _write_record(path: Path, record: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "read_record",
     "write_record",
     "load_runs",
+    "blind_record",
     "seed_summary",
 ]
 
@@ -265,4 +266,30 @@ def seed_summary(df: pd.DataFrame, metrics: Iterable[str] = ("accuracy", "macro_
     for m in metrics:
         out[f"{m}_mean"] = 100 * grouped[m].mean()
         out[f"{m}_std"] = 100 * grouped[m].std(ddof=1)
+    return out
+
+
+def blind_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A run record without anything scored on the test subjects (``ExperimentPreset.blind``).
+
+    Parameters
+    ----------
+    record : dict
+        As :func:`mglwkd_lite.experiments.run_one` builds it.
+
+    Returns
+    -------
+    dict
+        A copy without ``metrics["test"]``, ``best_test``, ``robustness``, the residual path's test
+        score, the history's ``test_*`` columns and the teachers' test scores, marked ``"blind": True``.
+    """
+    out = {k: v for k, v in record.items() if k not in ("best_test", "robustness")}
+    out["metrics"] = {k: v for k, v in record["metrics"].items() if k != "test"}
+    if record.get("residual"):
+        out["residual"] = {k: v for k, v in record["residual"].items() if k != "test"}
+    out["history"] = [{k: v for k, v in row.items() if not k.startswith("test_")} for row in record["history"]]
+    if record.get("teachers"):
+        out["teachers"] = {kind: {k: v for k, v in t.items() if k not in ("test", "best_test")}
+                           for kind, t in record["teachers"].items()}
+    out["blind"] = True
     return out

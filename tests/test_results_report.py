@@ -8,6 +8,7 @@ project's helpers, and compared with :func:`mglwkd_lite.report.results.teacher_s
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -143,3 +144,39 @@ def test_verdict_table_reads_not_run_only_without_runs():
         ": holds (gain of a point or more)")
     assert table.loc["mGLW-KD vs two-teacher KD, averaged", ("hapt", "accuracy")].endswith(
         ": holds (gain of a point or more)")
+
+
+def _synthetic_runs(methods: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for method, acc in methods.items():
+        for fold in range(5):
+            for seed in (0, 1):
+                score = acc + 0.001 * fold + 0.0005 * seed * (method == "mglwkd")
+                rows.append({"dataset": "hapt", "method": method, "fold": fold, "seed": seed, "accuracy": score,
+                             "macro_f1": score, "val_accuracy": score, "val_macro_f1": score})
+    return pd.DataFrame(rows)
+
+
+def test_both_protocols_side_by_side_in_one_table_and_one_figure():
+    cold = _synthetic_runs({"scratch": 0.85, "mglwkd": 0.84})
+    warm = _synthetic_runs({"scratch": 0.85, "scratch_long": 0.87, "mglwkd": 0.875})
+    claims = R.claims_by_protocol({"cold": cold, "warm": warm})
+    assert set(claims["protocol"]) == {"cold", "warm"}
+    # the warm start's control is a claim only where its runs are (the warm sweep)
+    control = claims[claims["b"] == METHOD_NAMES["scratch_long"]]
+    assert set(control["protocol"]) == {"warm"} and (control["verdict"] == "holds").all()  # +0.5 points, tight
+    table = R.verdict_table(claims)
+    assert table.loc["mGLW-KD vs student from scratch", ("hapt", "cold", "accuracy")].endswith(": does not hold (worse)")
+    assert table.loc["mGLW-KD vs student from scratch", ("hapt", "warm", "accuracy")].endswith(
+        ": holds (gain of a point or more)")
+    assert table.loc["mGLW-KD vs student from scratch, trained as long", ("hapt", "cold", "accuracy")] == "not run"
+    fig = R.plot_claims(claims)
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2  # accuracy and macro F1
+    # one marker series per (data set, protocol) and the claims as rows
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["mGLW-KD vs student from scratch",
+                                                               "mGLW-KD vs student from scratch, trained as long"]
+    assert fig.axes[-1].get_legend_handles_labels()[1][1:] == ["HAPT, cold", "HAPT, warm"]
+    f2, given = plt.subplots(1, 2)  # drawn into given axes
+    assert R.plot_claims(claims, axes=given) is f2
+    plt.close("all")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -17,6 +16,7 @@ from ..data import (
     HAPT_BASIC, UCI_HAR_TEST_SUBJECTS, Prepared, Recordings, RepairReport, WindowConfig, label_segments,
     load_dataset, make_windows,
 )
+from ._figure import AxesLike, panels
 
 __all__ = [
     "UCI_HAR_COUNTS", "dataset_table", "segment_table", "rule_comparison", "uci_har_comparison",
@@ -224,7 +224,7 @@ def activity_examples(rec: Recordings, seconds: float, classes: Sequence[str] | 
 
 
 def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
-                           classes: Sequence[Sequence[str] | None] | None = None) -> Figure:
+                           classes: Sequence[Sequence[str] | None] | None = None, axes: AxesLike = None) -> Figure:
     """Raw x, y, z (g) of one example per activity: a row per data set, a panel per class.
 
     Parameters
@@ -235,6 +235,8 @@ def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
         Length of the example of each data set.
     classes : sequence of (sequence of str or None), optional
         Classes to show per data set (default all).
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these (a row per data set, a column per class of the largest); default a new figure.
 
     Returns
     -------
@@ -243,8 +245,8 @@ def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
     classes = classes or [None] * len(recs)
     rows = [activity_examples(r, s, c) for r, s, c in zip(recs, seconds, classes)]
     ncols = max(len(ex) for ex in rows)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.5 * ncols, 2.3 * len(rows)), sharey=True,
-                             constrained_layout=True, squeeze=False)
+    fig, axes = panels(axes, len(rows), ncols, figsize=(2.5 * ncols, 2.3 * len(rows)), sharey=True,
+                       constrained_layout=True)
     for i, (rec, ex) in enumerate(zip(recs, rows)):
         for j in range(ncols):
             ax = axes[i, j]
@@ -263,20 +265,22 @@ def plot_activity_examples(recs: Sequence[Recordings], seconds: Sequence[float],
     return fig
 
 
-def plot_class_balance(prepared: Sequence[Prepared]) -> Figure:
+def plot_class_balance(prepared: Sequence[Prepared], axes: AxesLike = None) -> Figure:
     """Share of windows per class in each split, one panel per data set.
 
     Parameters
     ----------
     prepared : sequence of Prepared
         The prepared data sets.
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these (one per data set); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = plt.subplots(1, len(prepared), figsize=(6 * len(prepared), 3.2), constrained_layout=True)
-    for ax, p in zip(np.atleast_1d(axes), prepared):
+    fig, axes = panels(axes, 1, len(prepared), figsize=(6 * len(prepared), 3.2), constrained_layout=True)
+    for ax, p in zip(axes[0], prepared):
         table = split_table(p).drop(index="total")
         share = 100 * table[["train", "val", "test"]] / table[["train", "val", "test"]].sum(axis=0)
         share.plot.bar(ax=ax, rot=30, width=0.8)

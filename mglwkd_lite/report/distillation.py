@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Mapping
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..distill import METHODS, DistillConfig
 from ..pipeline import Distilled
+from ._figure import panels
 
 __all__ = [
     "methods_table",
@@ -99,7 +100,7 @@ def distilled_table(results: Mapping[str, Distilled], split: str = "test") -> pd
     return pd.DataFrame(rows).set_index("method")
 
 
-def plot_distilled(table: pd.DataFrame, title: str = "Test scores per method") -> Figure:
+def plot_distilled(table: pd.DataFrame, title: str = "Test scores per method", ax: Axes | None = None) -> Figure:
     """Bar chart of accuracy and macro F1 per method.
 
     Parameters
@@ -107,13 +108,16 @@ def plot_distilled(table: pd.DataFrame, title: str = "Test scores per method") -
     table : pandas.DataFrame
         A :func:`distilled_table`.
     title : str
+    ax : matplotlib.axes.Axes, optional
+        Draw into this; default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
         With the scratch student's macro F1 as a dashed line when it is a row.
     """
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, grid = panels(ax, 1, 1, figsize=(10, 3.8))
+    ax = grid[0, 0]
     pos = np.arange(len(table))
     ax.bar(pos - 0.2, table["accuracy"], 0.4, label="accuracy")
     ax.bar(pos + 0.2, table["macro_f1"], 0.4, label="macro F1")

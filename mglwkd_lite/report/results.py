@@ -12,15 +12,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..claims import method_name
+from ..claims import claims_table, method_name
 from ..experiments import record_paths
 from ..runrecord import load_runs, seed_summary  # re-exported: the frame every table here reads
 from ..stats import MARGIN, MIN_PAIRS
+from ._figure import AxesLike, panels
 
 if TYPE_CHECKING:  # the styler module needs jinja2, which only the notebooks need
     from pandas.io.formats.style import Styler
@@ -38,6 +38,7 @@ __all__ = [
     "shown_sweep",
     "optimistic_table",
     "plot_claims",
+    "claims_by_protocol",
     "verdict_table",
     "teacher_gaps",
     "teacher_fold_gaps",
@@ -157,20 +158,23 @@ def format_summary(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "m
     return out.style.apply(bold, axis=0)
 
 
-def plot_methods(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1")) -> Figure:
+def plot_methods(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "macro_f1"),
+                 axes: AxesLike = None) -> Figure:
     """Bar chart of mean test metrics with std error bars, one panel per data set.
 
     Parameters
     ----------
     table, metrics
         As in :func:`format_summary`.
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these (one per data set); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     datasets = list(table.index.get_level_values(0).unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4), squeeze=False)
+    fig, axes = panels(axes, 1, len(datasets), figsize=(6.5 * len(datasets), 4))
     for ax, dataset in zip(axes[0], datasets):
         sub = table.loc[dataset]
         pos = np.arange(len(sub))
@@ -188,7 +192,7 @@ def plot_methods(table: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "mac
     return fig
 
 
-def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> Figure:
+def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str], axes: AxesLike = None) -> Figure:
     """Test accuracy against perturbation level for a few methods, one panel per perturbation.
 
     Parameters
@@ -197,6 +201,8 @@ def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> 
         A :func:`robustness_table`.
     dataset : str
     methods : sequence of str
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these three (noise, missing data, rate); default a new figure.
 
     Returns
     -------
@@ -204,7 +210,8 @@ def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> 
     """
     kinds = ["noise", "missing", "rate"]
     titles = {"noise": "Gaussian noise (sigma)", "missing": "missing data (ratio)", "rate": "sampling-rate factor"}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    fig, grid = panels(axes, 1, 3, figsize=(13, 3.6), sharey=True)
+    axes = list(grid[0])
     for ax, kind in zip(axes, kinds):
         for method in methods:
             if (dataset, method) not in rob.index or kind not in rob.columns.get_level_values(0):
@@ -217,7 +224,8 @@ def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str]) -> 
     axes[0].set_ylabel("test accuracy (%)")
     axes[-1].legend()
     fig.suptitle(dataset.upper())
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -298,19 +306,22 @@ def optimistic_table(runs: pd.DataFrame) -> pd.DataFrame:
     return means.round(2).rename(index=method_name, level="method").dropna(how="all", axis=1)
 
 
-def plot_claims(claims: pd.DataFrame, margin: float = MARGIN) -> Figure:
+def plot_claims(claims: pd.DataFrame, margin: float = MARGIN, axes: AxesLike = None) -> Figure:
     """The answer at a glance: each claim's mean paired difference and its 95 % interval.
 
-    One row per claim, one panel per metric, one marker per data set; a line at 0 and one at the
-    margin of the verdict rule (:mod:`mglwkd_lite.stats`). An interval wholly right of 0: the claim
-    holds; wholly left of the margin: it does not; otherwise unclear.
+    One row per claim, one panel per metric, one marker per data set (per data set and protocol when
+    ``claims`` has a ``protocol`` column: :func:`claims_by_protocol`); a line at 0 and one at the margin
+    of the verdict rule (:mod:`mglwkd_lite.stats`). An interval wholly right of 0: the claim holds;
+    wholly left of the margin: it does not; otherwise unclear.
 
     Parameters
     ----------
     claims : pandas.DataFrame
-        :func:`mglwkd_lite.claims.claims_table`.
+        :func:`mglwkd_lite.claims.claims_table` (or :func:`claims_by_protocol`).
     margin : float
         The smallest gain that counts, in points.
+    axes : sequence of matplotlib.axes.Axes, optional
+        One per metric (drawn into; default a new figure).
 
     Returns
     -------
@@ -318,27 +329,62 @@ def plot_claims(claims: pd.DataFrame, margin: float = MARGIN) -> Figure:
     """
     metrics = list(dict.fromkeys(claims["metric"])) if not claims.empty else ["accuracy"]
     labels = list(dict.fromkeys(claims["a"] + " vs " + claims["b"])) if not claims.empty else []
-    datasets = sorted(claims["dataset"].unique()) if not claims.empty else []
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 0.55 * max(len(labels), 2) + 1.4),
-                             sharey=True, squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    if claims.empty:
+        series: list[tuple] = []
+    elif "protocol" in claims:
+        series = list(dict.fromkeys(zip(claims["dataset"], claims["protocol"])))
+        series.sort(key=lambda s: (s[0], list(dict.fromkeys(claims["protocol"])).index(s[1])))
+    else:
+        series = [(d,) for d in sorted(claims["dataset"].unique())]
+    own = axes is None  # the layout of a caller's figure is the caller's
+    fig, grid = panels(axes, 1, len(metrics), figsize=(5.2 * len(metrics), 0.55 * max(len(labels), 2)
+                                                       * max(1, len(series) / 2) + 1.4), sharey=True)
+    axes = list(grid[0])
+    step = 0.7 / max(len(series), 1)
+    for ax, metric in zip(axes, metrics):
         ax.axvline(0.0, color="0.3", lw=1)
         ax.axvline(margin, color="tab:red", lw=1, ls="--", label=f"margin (+{margin:g})")
-        for j, dataset in enumerate(datasets):
-            sub = claims[(claims["metric"] == metric) & (claims["dataset"] == dataset)]
+        for j, key in enumerate(series):
+            mask = (claims["metric"] == metric) & (claims["dataset"] == key[0])
+            if len(key) > 1:
+                mask &= claims["protocol"] == key[1]
+            sub = claims[mask]
             y = np.array([labels.index(f"{a} vs {b}") for a, b in zip(sub["a"], sub["b"])], dtype=float)
-            y += 0.18 * (j - (len(datasets) - 1) / 2)
+            y += step * (j - (len(series) - 1) / 2)
             low = np.where(np.isfinite(sub["low"]), sub["low"], sub["mean"])
             high = np.where(np.isfinite(sub["high"]), sub["high"], sub["mean"])
-            ax.errorbar(sub["mean"], y, xerr=[sub["mean"] - low, high - sub["mean"]], fmt="o", capsize=3,
-                        label=f"{dataset.upper()}")
+            name = key[0].upper() + (f", {key[1]}" if len(key) > 1 else "")
+            marker = "o" if len(key) == 1 or j % 2 == 0 else "s"
+            ax.errorbar(sub["mean"], y, xerr=[sub["mean"] - low, high - sub["mean"]], fmt=marker, capsize=3,
+                        label=name, color=f"C{sorted({k[0] for k in series}).index(key[0])}",
+                        mfc="white" if marker == "s" else None)
         ax.set_title(f"test {metric.replace('_', ' ')}: difference (points)")
         ax.set_yticks(range(len(labels)), labels)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].invert_yaxis()  # the axes share y: invert once, the first claim on top
-    axes[0][-1].legend(loc="lower right", fontsize="small")
+    if not axes[0].yaxis_inverted():
+        axes[0].invert_yaxis()  # the axes share y: invert once, the first claim on top
+    axes[-1].legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def claims_by_protocol(runs_by_protocol: dict[str, pd.DataFrame], **kwargs: Any) -> pd.DataFrame:
+    """:func:`mglwkd_lite.claims.claims_table` of several sweeps, stacked with a ``protocol`` column.
+
+    Parameters
+    ----------
+    runs_by_protocol : dict of str to pandas.DataFrame
+        A label per sweep (e.g. ``"cold, 30 epochs"``) and its :func:`load_runs` frame, in the order to show.
+    **kwargs
+        Passed to :func:`mglwkd_lite.claims.claims_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    frames = [claims_table(runs, **kwargs).assign(protocol=label) for label, runs in runs_by_protocol.items()]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
@@ -359,7 +405,7 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
         (:func:`mglwkd_lite.stats.verdict_text`), with ``[best single teacher on validation]`` where
         that row is the comparator of the best-single-teacher claim and ``[not a claim]`` where it is the
         other single teacher. "not run" only where ``claims`` has no row: the comparator has no paired
-        runs on that data set.
+        runs on that data set (under that protocol, when ``claims`` has a ``protocol`` column).
     """
     if claims.empty:
         return pd.DataFrame()
@@ -369,8 +415,9 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
         marks = {"best single teacher on validation": " [best single teacher on validation]",
                  "other single teacher": " [not a claim]"}
         cell = cell + claims["role"].map(marks).fillna("")
+    columns = (["dataset", "protocol", "metric"] if "protocol" in claims else ["dataset", "metric"])
     out = claims.assign(cell=cell, comparison=claims["a"] + " vs " + claims["b"]).pivot_table(
-        index="comparison", columns=["dataset", "metric"], values="cell", aggfunc="first", sort=False)
+        index="comparison", columns=columns, values="cell", aggfunc="first", sort=False)
     return out.fillna("not run")
 
 

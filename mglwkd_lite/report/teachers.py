@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -18,6 +17,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from ..models import PAPER_PARAMETER_COUNTS, ModelSpec, build_model, count_macs, count_parameters
 from ..checkpoint import Trained
+from ._figure import AxesLike, panels
 
 __all__ = [
     "fidelity_table",
@@ -76,19 +76,22 @@ def trained_table(trained: Mapping[tuple[str, str], Trained], split: str = "test
     return pd.DataFrame(rows).set_index(["dataset", "model"])
 
 
-def plot_histories(trained: Mapping[str, Trained]) -> Figure:
+def plot_histories(trained: Mapping[str, Trained], axes: AxesLike = None) -> Figure:
     """Learning curves: training loss and validation macro F1 per epoch, one line per model.
 
     Parameters
     ----------
     trained : mapping of str to mglwkd_lite.checkpoint.Trained
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these two (loss, validation macro F1); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
         Two panels; the selected epoch of each model is marked.
     """
-    fig, (ax_loss, ax_f1) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, grid = panels(axes, 1, 2, figsize=(10, 3.5))
+    ax_loss, ax_f1 = grid[0]
     for name, t in trained.items():
         epochs = [row["epoch"] for row in t.history]
         line, = ax_loss.plot(epochs, [row["loss"] for row in t.history], marker="o", ms=3, label=name)
@@ -102,7 +105,8 @@ def plot_histories(trained: Mapping[str, Trained]) -> Figure:
     return fig
 
 
-def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], split: str = "test") -> Figure:
+def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], split: str = "test",
+                    axes: AxesLike = None) -> Figure:
     """Row-normalised confusion matrices (true class in rows), one panel per model.
 
     Parameters
@@ -110,12 +114,14 @@ def plot_confusions(trained: Mapping[str, Trained], classes: Sequence[str], spli
     trained : mapping of str to mglwkd_lite.checkpoint.Trained
     classes : sequence of str
     split : {"test", "val"}
+    axes : sequence of matplotlib.axes.Axes, optional
+        Draw into these (one per model); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 4.2), squeeze=False)
+    fig, axes = panels(axes, 1, len(trained), figsize=(4.2 * len(trained), 4.2))
     for ax, (name, t) in zip(axes[0], trained.items()):
         cm = np.asarray(t.metrics[split]["confusion"], dtype=float)
         cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)

@@ -11,7 +11,6 @@ import time
 import warnings
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -26,6 +25,7 @@ from ..timing import time_call
 from ..topology import (
     PIConfig, clipped_mass, elder_pairs, pair_counts, persistence_diagrams, persistence_images, scale_windows,
 )
+from ._figure import AxesLike, panels
 
 __all__ = [
     "pairs_table", "plot_examples", "plot_class_means", "plot_scalings", "empty_share", "linear_probe",
@@ -80,7 +80,8 @@ def pairs_table(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], cfg:
 
 
 def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], show: Sequence[str],
-                  cfg: PIConfig = PIConfig(), channel: int = 0, index: Sequence[int] | None = None) -> Figure:
+                  cfg: PIConfig = PIConfig(), channel: int = 0, index: Sequence[int] | None = None,
+                  axes: AxesLike = None) -> Figure:
     """One row per activity: the scaled signal, its diagram and its persistence image (one channel).
 
     Parameters
@@ -97,14 +98,16 @@ def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
         The channel (axis) to draw.
     index : sequence of int, optional
         The window to draw for each name of ``show``.
+    axes : array of matplotlib.axes.Axes, optional
+        Draw into these (one row per name of ``show``, three columns); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     x = np.asarray(windows)
-    fig, axes = plt.subplots(len(show), 3, figsize=(10.5, 2.5 * len(show)), squeeze=False,
-                             gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    fig, axes = panels(axes, len(show), 3, figsize=(10.5, 2.5 * len(show)),
+                       gridspec_kw={"width_ratios": [2.2, 1, 1]})
     lo, hi = cfg.pers_range
     if cfg.channel_range is not None:  # one channel is drawn: keep its own dataset range
         cfg = dataclasses.replace(cfg, channel_range=(cfg.channel_range[channel],))
@@ -145,7 +148,7 @@ def plot_examples(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
 
 
 def plot_class_means(images: np.ndarray, y: np.ndarray, classes: Sequence[str], cfg: PIConfig = PIConfig(),
-                     zoom: bool = True) -> Figure:
+                     zoom: bool = True, axes: AxesLike = None) -> Figure:
     """Mean persistence image per class (rows) and channel (columns); each panel has its own colours.
 
     Parameters
@@ -161,6 +164,8 @@ def plot_class_means(images: np.ndarray, y: np.ndarray, classes: Sequence[str], 
     zoom : bool
         Crop to the region the default scaling can reach (birth in ``[-span/2, span/2]``,
         persistence in ``[0, span]``).
+    axes : array of matplotlib.axes.Axes, optional
+        Draw into these (one row per class, one column per channel); default a new figure.
 
     Returns
     -------
@@ -169,7 +174,7 @@ def plot_class_means(images: np.ndarray, y: np.ndarray, classes: Sequence[str], 
     images = np.asarray(images)
     y = np.asarray(y)
     C = images.shape[1]
-    fig, axes = plt.subplots(len(classes), C, figsize=(2.3 * C + 1, 1.9 * len(classes)), squeeze=False)
+    fig, axes = panels(axes, len(classes), C, figsize=(2.3 * C + 1, 1.9 * len(classes)))
     extent = (*cfg.birth_range, *cfg.pers_range)
     for k, name in enumerate(classes):
         mean = images[y == k].mean(axis=0)
@@ -239,7 +244,7 @@ def linear_probe(features: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np
 
 
 def plot_scalings(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], show: Sequence[str],
-                  cfgs: dict[str, PIConfig], index: Sequence[int] | None = None) -> Figure:
+                  cfgs: dict[str, PIConfig], index: Sequence[int] | None = None, axes: AxesLike = None) -> Figure:
     """The same windows under several image settings: one row per window, every channel's image.
 
     Parameters
@@ -254,6 +259,8 @@ def plot_scalings(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
         ``label -> settings``; each gets ``C`` columns of images (channel 0, 1, ...).
     index : sequence of int, optional
         The window to draw for each name of ``show``.
+    axes : array of matplotlib.axes.Axes, optional
+        Draw into these (one row per name of ``show``, ``1 + C * len(cfgs)`` columns); default a new figure.
 
     Returns
     -------
@@ -264,8 +271,8 @@ def plot_scalings(windows: np.ndarray, y: np.ndarray, classes: Sequence[str], sh
     x = np.asarray(windows)
     C = x.shape[1]
     ncol = 1 + C * len(cfgs)
-    fig, axes = plt.subplots(len(show), ncol, figsize=(1.9 * ncol + 1.2, 1.9 * len(show)), squeeze=False,
-                             gridspec_kw={"width_ratios": [1.8] + [1] * (ncol - 1)})
+    fig, axes = panels(axes, len(show), ncol, figsize=(1.9 * ncol + 1.2, 1.9 * len(show)),
+                       gridspec_kw={"width_ratios": [1.8] + [1] * (ncol - 1)})
     for r, name in enumerate(show):
         k = list(classes).index(name)
         n = int(index[r]) if index is not None else int(np.flatnonzero(np.asarray(y) == k)[0])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -20,6 +19,7 @@ import os
 from ..distill import ALPHA_CAP, ALPHA_FLOOR
 from ..experiments import record_paths
 from ..workspace import GlobalWorkspace, WorkspaceConfig, entropy_ratio
+from ._figure import AxesLike, panels
 
 __all__ = [
     "shape_table",
@@ -209,7 +209,8 @@ def recorded_dynamics(results_dir: str | os.PathLike = "results", preset: str = 
     return pd.DataFrame(rows).set_index(["dataset", "method", "fold", "seed"]).sort_index()
 
 
-def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Sequence[str]) -> Figure:
+def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Sequence[str],
+              axes: AxesLike = None) -> Figure:
     """Heatmaps of ``KIS_signal``, ``KIS_PI`` and ``KTS^T`` (slots x tokens) for a few windows.
 
     Parameters
@@ -219,19 +220,21 @@ def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Seq
     picks : sequence of int
         Row positions in ``maps``; one row of panels per window, titled with its class.
     classes : sequence of str
+    axes : array of matplotlib.axes.Axes, optional
+        Draw into these (one row per pick, three columns); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
         All panels share one colour scale spanning the values shown (uniform attention is ``1 / K``).
     """
-    fig, axes = plt.subplots(len(picks), 3, figsize=(12, 1.5 * len(picks) + 0.8), squeeze=False, sharex=True)
-    panels = (("KIS, signal teacher", lambda i: maps["kis"][i, 0]), ("KIS, PI teacher", lambda i: maps["kis"][i, 1]),
+    fig, axes = panels(axes, len(picks), 3, figsize=(12, 1.5 * len(picks) + 0.8), sharex=True)
+    maps_of = (("KIS, signal teacher", lambda i: maps["kis"][i, 0]), ("KIS, PI teacher", lambda i: maps["kis"][i, 1]),
               ("KTS$^T$, student", lambda i: maps["kts"][i].T))
-    shown = np.stack([get(i) for i in picks for _, get in panels])
+    shown = np.stack([get(i) for i in picks for _, get in maps_of])
     vmin, vmax = float(shown.min()), float(shown.max())  # one colour scale for every panel
     for r, (row, i) in enumerate(zip(axes, picks)):
-        for c, (ax, (title, get)) in enumerate(zip(row, panels)):
+        for c, (ax, (title, get)) in enumerate(zip(row, maps_of)):
             im = ax.imshow(get(i), aspect="auto", vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
             if r == 0:
                 ax.set_title(title, fontsize=10)
@@ -244,7 +247,7 @@ def plot_maps(maps: Mapping[str, np.ndarray], picks: Sequence[int], classes: Seq
 
 
 def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPHA_FLOOR,
-                     cap: float = ALPHA_CAP) -> Figure:
+                     cap: float = ALPHA_CAP, axes: AxesLike = None) -> Figure:
     """The dynamic coefficient and the two KTS-KIS distances per epoch (the analogue of the paper's Fig. 8).
 
     Parameters
@@ -256,6 +259,8 @@ def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPH
         entropies relative to uniform.
     floor, cap : float
         The allowed range, shaded.
+    axes : array of matplotlib.axes.Axes, optional
+        Draw into these (two, or three with the entropies); default a new figure.
 
     Returns
     -------
@@ -264,7 +269,8 @@ def plot_coefficient(history: Sequence[Mapping[str, float]], floor: float = ALPH
     epochs = np.array([row["epoch"] for row in history])
     entropy_keys = (("kis_entropy_1", "KIS signal"), ("kis_entropy_2", "KIS PI"), ("kts_entropy", "KTS"))
     with_entropy = all(k in history[0] for k, _ in entropy_keys)
-    fig, axes = plt.subplots(1, 3 if with_entropy else 2, figsize=(15 if with_entropy else 10, 3.2))
+    fig, grid = panels(axes, 1, 3 if with_entropy else 2, figsize=(15 if with_entropy else 10, 3.2))
+    axes = grid[0]
     ax_a, ax_d = axes[0], axes[1]
     alpha = np.array([row["alpha"] for row in history])
     ax_a.plot(epochs, alpha, marker="o", label="alpha (signal teacher's KD weight)")
