@@ -168,8 +168,13 @@ def compare(df: pd.DataFrame, a: str, b: str, dataset: str, metric: str = "accur
     """
     sub = df[df["dataset"] == dataset]
     folded = "fold" in sub and sub["fold"].notna().any()
+    counts = sub[["fold", "test_subjects", "train_subjects"]].drop_duplicates("fold") if (
+        folded and {"test_subjects", "train_subjects"} <= set(sub) and sub["train_subjects"].notna().all()) else None
+    # From the records' own data summaries where they have them (a user's data set needs no entry here).
+    ratio = (float(counts["test_subjects"].mean() / counts["train_subjects"].mean()) if counts is not None
+             else holdout_ratio(dataset, bool(folded)))
     return paired_comparison(paired_scores(df, dataset, a, metric), paired_scores(df, dataset, b, metric),
-                             test_train_ratio=holdout_ratio(dataset, bool(folded)))
+                             test_train_ratio=ratio)
 
 
 def claims_table(df: pd.DataFrame, metrics: tuple[str, ...] = ("accuracy", "macro_f1"),

@@ -19,12 +19,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._io import default_cache_dir
-from .data import DATASETS, TIME_UNITS, ColumnMap, DataError, RepairWarning, prepare
+from .data import (
+    DATASETS, TIME_UNITS, ColumnMap, DataError, DatasetEntry, FolderOptions, RepairWarning, csv_folder_entry,
+    dataset_entry, prepare,
+)
 from .deploy import (
     PLAUSIBLE_G, DeployError, DeployWarning, describe_bundle, load_bundle, predict_csv, student_bundle,
 )
 from .distill import METHODS
-from .experiments import ExperimentError, experiment_preset, result_path, run_all, run_done, run_specs
+from .experiments import ExperimentError, experiment_preset, on_dataset, result_path, run_all, run_done, run_specs
 from .pipeline import load_student
 from .presets import MODEL_PRESETS, PRESETS, SWEEP_PRESETS
 from .runrecord import load_runs, seed_summary
@@ -44,13 +47,61 @@ def _add_run_parser(subparsers: Any) -> None:
     p.add_argument("--jobs", type=int, default=1, help="parallel runs (joblib processes; -1: one per core)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--list", action="store_true", help="print the runs and whether each is done, then exit")
+    p.add_argument("--dataset", default=None, metavar="SOURCE",
+                   help="run the preset on this data set instead of its own: a registered name (hapt, spsw), "
+                        "csv:FOLDER (labelled CSV files, one per recording) or pamap2:PATH (PAMAP2's Protocol "
+                        "folder); the options below describe a CSV folder")
+    g = p.add_argument_group("a csv:FOLDER data set")
+    g.add_argument("--rate", type=_positive(float), default=50.0, metavar="HZ",
+                   help="rate the recordings are resampled to (default 50)")
+    _add_column_options(g, label_default="label",
+                        subject_help="subject column; default: the number in each file's name (--subject-pattern)")
+    g.add_argument("--subject-pattern", default=r"(\d+)", metavar="REGEX",
+                   help="regular expression whose first group is the subject number in a file name")
+    g.add_argument("--window-s", type=_positive(float), default=2.56, metavar="SECONDS",
+                   help="window length (half of it is the stride; default 2.56 s as HAPT's)")
+    g.add_argument("--device", default="unknown", help="the recordings' device (e.g. smartwatch)")
+    g.add_argument("--placement", default="unknown", help="where it was worn (e.g. wrist)")
+    g.add_argument("--name", default=None, help="data set name (default: the folder's name)")
     p.set_defaults(func=_run)
+
+
+def _add_column_options(p: Any, label_default: str | None, subject_help: str) -> None:
+    """The columns and format of a CSV file: the same options for ``predict`` and a ``run --dataset csv:``."""
+    p.add_argument("--time-col", default="time", help="column of the time stamps")
+    p.add_argument("--x-col", default="x", help="column of the x acceleration")
+    p.add_argument("--y-col", default="y", help="column of the y acceleration")
+    p.add_argument("--z-col", default="z", help="column of the z acceleration")
+    p.add_argument("--label-col", default=label_default,
+                   help="label column" + (" (copied to the output at the window centre)" if label_default is None
+                                          else f" (default {label_default!r})"))
+    p.add_argument("--subject-col", default=None, help=subject_help)
+    p.add_argument("--time-unit", default="s", choices=list(TIME_UNITS),
+                   help="unit of a numeric time column (ISO 8601 date-times are recognised)")
+    p.add_argument("--sep", default=",", help="field separator, one character ('\\t' or tab for a tab)")
+    p.add_argument("--decimal", default=".", choices=[".", ","], metavar="MARK",
+                   help="decimal mark of the numbers, '.' or ',' (',' needs another --sep, e.g. ';')")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of the file (e.g. utf-16, utf-16-le, latin-1)")
+
+
+def _dataset_entry(args: argparse.Namespace) -> DatasetEntry:
+    """The data set of ``run --dataset``: a registered one, or the entry its source builds with the options."""
+    kind, sep, path = args.dataset.partition(":")
+    if sep and kind == "csv":
+        columns = ColumnMap(args.time_col, args.x_col, args.y_col, args.z_col, args.label_col, args.subject_col)
+        options = FolderOptions(args.rate, columns, args.subject_pattern, args.time_unit, args.sep,
+                                args.decimal, args.encoding, args.window_s, device=args.device,
+                                placement=args.placement, name=args.name)
+        return dataset_entry(csv_folder_entry(path, options))
+    return dataset_entry(args.dataset)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         preset = experiment_preset(args.preset)
-    except ExperimentError as exc:
+        if args.dataset is not None:
+            preset = on_dataset(preset, _dataset_entry(args))
+    except (ExperimentError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     specs = [s for s in run_specs(preset)
@@ -174,16 +225,9 @@ def _add_predict_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="output CSV; never the recording itself (default: RECORDING with suffix .predictions.csv)")
     p.add_argument("--onnx", type=Path, default=None, help="run this ONNX export (float or int8) instead of PyTorch")
-    p.add_argument("--time-col", default="time", help="column of the time stamps")
-    p.add_argument("--x-col", default="x", help="column of the x acceleration")
-    p.add_argument("--y-col", default="y", help="column of the y acceleration")
-    p.add_argument("--z-col", default="z", help="column of the z acceleration")
-    p.add_argument("--label-col", default=None, help="optional label column, copied to the output (window centre)")
-    p.add_argument("--subject-col", default=None,
-                   help="optional subject column: one recording per subject (or per series of a file "
-                        "holding several one after another)")
-    p.add_argument("--time-unit", default="s", choices=list(TIME_UNITS),
-                   help="unit of a numeric time column (ISO 8601 date-times are recognised)")
+    _add_column_options(p, label_default=None,
+                        subject_help="optional subject column: one recording per subject (or per series of a file "
+                                     "holding several one after another)")
     p.add_argument("--rate", type=_positive(float), default=None, metavar="HZ",
                    help="the recording's own sampling rate: take the rows, in file order, as evenly spaced at "
                         "this rate from the first time stamp (for stamps too coarse to hold the samples, such as "
@@ -195,13 +239,9 @@ def _add_predict_parser(subparsers: Any) -> None:
                                                   "a warning when it differs from the training data's")
     p.add_argument("--placement", default=None, help="where it was worn (e.g. waist, wrist): "
                                                      "a warning when it differs from the training data's")
-    p.add_argument("--sep", default=",", help="field separator, one character ('\\t' or tab for a tab)")
-    p.add_argument("--decimal", default=".", choices=[".", ","], metavar="MARK",
-                   help="decimal mark of the numbers, '.' or ',' (',' needs another --sep, e.g. ';')")
     p.add_argument("--skip-rows", type=_count, default=None, metavar="N",
                    help="lines before the header; default: comment lines and a preamble before the header "
                         "are found and skipped (with a warning)")
-    p.add_argument("--encoding", default="utf-8", help="text encoding of the file (e.g. utf-16, utf-16-le, latin-1)")
     p.add_argument("--max-gap", type=_positive(float), default=1.0, metavar="SECONDS",
                    help="largest allowed gap between time stamps, in seconds")
     p.add_argument("--strict", action="store_true", help="refuse unsorted, duplicate or jittery time stamps")

@@ -28,10 +28,7 @@ import dataclasses
 import functools
 import json
 import os
-import queue
-import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -42,9 +39,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import repro
+from ._cluster import ClusterError, cluster_results, cluster_threads
 from ._io import default_cache_dir, jsonable, stable_hash
 from .distill import TABLE_METHODS, DistillConfig, method
 from .checkpoint import code_version
+from .data.registry import DatasetEntry, dataset_entry
 from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
 from .records import teacher_summary
 from .runrecord import SCHEMA, RunRecord, blind_record, record_paths, write_record  # re-exported: blind_record, record_paths
@@ -66,6 +65,7 @@ __all__ = [
     "robustness_scores",
     "run_one",
     "blind_record",
+    "on_dataset",
     "run_all",
 ]
 
@@ -146,6 +146,10 @@ class ExperimentPreset:
         Per data set training budget, ``(dataset, epochs)``: the models preset's epochs (and with them
         its step schedule) replaced for these data sets (:meth:`models_preset`). Empty: every data set
         trains with the models preset as it is.
+    entries : tuple of mglwkd_lite.data.registry.DatasetEntry
+        Data sets beyond the packaged ones (a user's ``csv:`` folder, PAMAP2), named in ``datasets`` by
+        their entry's name. They travel with the preset, so that every worker process can read them
+        (:meth:`register_data`), and their data's digest enters the run keys.
     """
 
     name: str
@@ -158,6 +162,7 @@ class ExperimentPreset:
     protocol: Protocol | None = None
     blind: bool = False
     epochs: tuple[tuple[str, int], ...] = ()
+    entries: tuple[DatasetEntry, ...] = ()
 
     def __post_init__(self) -> None:
         if self.blind and self.robustness:
@@ -167,6 +172,11 @@ class ExperimentPreset:
         if unknown:
             raise ExperimentError(f"experiment preset {self.name!r}: epochs given for {unknown}, which are not "
                                   f"among its data sets {list(self.datasets)}")
+
+    def register_data(self) -> None:
+        """Register the preset's own data set entries in this process (each job calls it first)."""
+        for entry in self.entries:
+            dataset_entry(entry)
 
     def models_preset(self, dataset: str | None = None) -> ModelsPreset:
         """The :class:`~mglwkd_lite.pipeline.ModelsPreset` of the sweep's runs on ``dataset``.
@@ -223,6 +233,14 @@ def experiment_preset(name: str) -> ExperimentPreset:
                             epochs=sweep.epochs)
 
 
+def on_dataset(preset: ExperimentPreset, entry: DatasetEntry) -> ExperimentPreset:
+    """The same sweep on one other data set: its folds cut to those the data set has, its entry carried."""
+    folds = None if preset.folds is None else tuple(f for f in preset.folds if f < entry.n_folds())
+    return dataclasses.replace(preset, datasets=(entry.name,), folds=folds,
+                               entries=() if entry.packaged else (entry,),
+                               epochs=tuple(e for e in preset.epochs if e[0] == entry.name))
+
+
 def run_specs(preset: ExperimentPreset) -> list[RunSpec]:
     """Every run of a sweep: data set, then fold, then seed, then method, so one seed's whole table comes first."""
     folds = preset.folds if preset.folds is not None else (None,)
@@ -247,6 +265,10 @@ def run_key(preset: ExperimentPreset, spec: RunSpec) -> str:
     """
     cfg = preset.method_config(spec.method)
     parts: list[Any] = [spec.key_part(), cfg, preset.models_preset(spec.dataset), preset.robustness, ROBUSTNESS_SEED]
+    preset.register_data()
+    entry = dataset_entry(spec.dataset)
+    if not entry.packaged:  # the user's data: its digest (the packaged sets' keys stay as they were)
+        parts.append({"data": entry.sha256})
     if getattr(cfg, "alpha_from", None):
         parts.append({"alpha_from": run_key(preset, dataclasses.replace(spec, method=cfg.alpha_from))})
     return stable_hash(*parts)
@@ -331,6 +353,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     dict
         The record (with ``"skipped": True`` when it was on file with the same key).
     """
+    preset.register_data()
     path = result_path(results_dir, preset, spec)
     key = run_key(preset, spec)
     done = _done_record(path, key)
@@ -348,6 +371,7 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         "key": key,
         "preset": preset.name,
         "spec": dataclasses.asdict(spec),
+        "data": dataset_entry(spec.dataset).summary(spec.fold),
         "method": jsonable(distilled.method),  # as trained (a mean alpha filled in)
         # The preset's models with the run's own seed: the preset holds seed 0, the run trains with spec.seed.
         "models": jsonable(dataclasses.replace(models, train=dataclasses.replace(models.train, seed=spec.seed))),
@@ -455,8 +479,11 @@ def run_all(preset: ExperimentPreset | str, *, n_jobs: int = 1, results_dir: str
     pairs = list(dict.fromkeys((s.dataset, s.fold, teacher_seed(preset.models_preset(s.dataset), s.seed)) for s in rest
                                if s in todo and preset.method_config(s.method).uses_teachers))
     if client is not None and todo:
-        threads = _cluster_threads(client, cache)
-        results = functools.partial(_cluster_results, client)
+        try:
+            threads = cluster_threads(client, cache)
+        except ClusterError as exc:
+            raise ExperimentError(str(exc)) from exc
+        results = functools.partial(cluster_results, client)
     else:
         cores = repro.available_cpus()
         jobs = max(1, n_jobs if n_jobs > 0 else cores)
@@ -525,66 +552,10 @@ def _local_results(parallel: Parallel, jobs: Sequence[_Job]) -> Iterator[tuple[_
     return zip(jobs, parallel(delayed(job.fn)(*job.args, **job.kwargs) for job in jobs))
 
 
-def _cluster_results(client: Any, jobs: Sequence[_Job]) -> Iterator[tuple[_Job, Any]]:
-    """``(job, result)`` of the Dask cluster as each job ends; earlier jobs have higher priority.
-
-    A job that fails raises here, and the jobs still pending are cancelled.
-    """
-    ended: queue.Queue = queue.Queue()
-    futures = {}
-    for rank, job in enumerate(jobs):
-        # A unique key (Dask would otherwise take equal calls for one) that names the job on the dashboard.
-        future = client.submit(job.fn, *job.args, key=f"{job.name}-{uuid.uuid4().hex}", priority=len(jobs) - rank,
-                               pure=False, **job.kwargs)
-        future.add_done_callback(ended.put)
-        futures[future] = job
-    try:
-        for _ in range(len(futures)):
-            future = ended.get()
-            yield futures[future], future.result()
-    finally:
-        client.cancel(list(futures))  # nothing left to cancel once every job has ended
-
-
-def _host_cores() -> tuple[str, int]:
-    """``(host name, cores)`` of the process it runs in (run on each Dask worker)."""
-    return socket.gethostname(), repro.available_cpus()
-
-
-def _cluster_threads(client: Any, cache: Path) -> int:
-    """Check that every worker sees ``cache``; PyTorch threads per job: cores per worker thread.
-
-    Teachers are trained once, in the first phase, and shared through the cache, so a worker that
-    does not see the cache folder would train them again (on another CPU, possibly to other
-    numbers): refused here, before any job starts.
-    """
-    nthreads = client.nthreads()
-    if not nthreads:
-        raise ExperimentError("the Dask cluster has no worker; start workers or wait for them "
-                              "(client.wait_for_workers(n)) before run_all")
-    cache.mkdir(parents=True, exist_ok=True)
-    marker = cache / f".shared-{uuid.uuid4().hex}"
-    marker.write_text("written by run_all to check that every worker sees the cache folder\n")
-    try:
-        seen = client.run(os.path.isfile, str(marker))
-    finally:
-        marker.unlink()
-    blind = sorted(worker for worker, ok in seen.items() if not ok)
-    if blind:
-        raise ExperimentError(
-            f"{len(blind)} of {len(seen)} Dask workers do not see the cache folder {cache} ({', '.join(blind)}): "
-            "teachers are trained once and shared through it, so give run_all a cache_dir on a file system "
-            "that every worker mounts at the same path")
-    hosts: dict[str, list[int]] = {}  # host -> [cores, worker threads]
-    for worker, (host, cores) in client.run(_host_cores).items():
-        entry = hosts.setdefault(host, [cores, 0])
-        entry[1] += nthreads.get(worker, 1)
-    return max(1, min(cores // max(1, threads) for cores, threads in hosts.values()))
-
-
 def _student_job(preset: ExperimentPreset, dataset: str, seed: int, cache_dir: str | os.PathLike | None,
                  threads: int, fold: int | None = None) -> None:
     """Train (or find cached) the scratch student a warm start begins from; returns None."""
+    preset.register_data()
     repro.set_threads(threads)
     train_or_load("student", dataset, preset.models_preset(dataset), seed=seed, cache_dir=cache_dir, progress=False,
                   fold=fold)
@@ -595,6 +566,7 @@ def _teacher_job(preset: ExperimentPreset, kind: str, dataset: str, seed: int,
                  cache_dir: str | os.PathLike | None, threads: int, fold: int | None = None) -> None:
     """Train (or find cached) one teacher of a (data set, fold, seed) and its outputs on the training
     windows; returns None."""
+    preset.register_data()
     repro.set_threads(threads)
     teacher_outputs(kind, dataset, preset.models_preset(dataset), seed=seed, cache_dir=cache_dir, progress=False,
                     fold=fold)

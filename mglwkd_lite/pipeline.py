@@ -20,6 +20,7 @@ result, so the notebooks 03-07 and the experiment runner share one trained model
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,7 +32,7 @@ from torch import nn
 from . import repro
 from ._io import default_cache_dir, stable_hash  # default_cache_dir re-exported: where the cache lives
 from .checkpoint import Trained, cached_outputs, fit_or_load
-from .data import DataConfig, prepare
+from .data import DataConfig, dataset_entry, prepare
 from .distill import (
     METHODS, DistillConfig, DistillError, TeacherBank, apply_protocol, build_workspace, epoch_spread, make_objective,
     method, with_mean_alpha,
@@ -126,11 +127,25 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     ModelData
         Windows from :func:`mglwkd_lite.data.prepare` (normalised, split by subject); the PI teacher
         gets their images from :func:`mglwkd_lite.topology.cached_persistence_images`.
+
+    Notes
+    -----
+    Computed once per process and arguments (the subsample, the PI scaling fitted on the training
+    windows, the images read from the disk cache) and shared by every later call: a distillation run
+    asks for the same inputs for its teachers, its bank, its feature shapes and its student. Callers
+    read the returned tensors and never change them.
     """
     check_kind(kind)
-    setup = ModelsPreset.preset(preset)
+    data_preset = PRESETS[preset].data if isinstance(preset, str) else "full"
+    return _model_data(kind, dataset_entry(dataset).name, ModelsPreset.preset(preset), data_preset,
+                       None if cache_dir is None else str(cache_dir), fold)
+
+
+@functools.lru_cache(maxsize=8)
+def _model_data(kind: str, dataset: str, setup: ModelsPreset, data_preset: str, cache_dir: str | None,
+                fold: int | None) -> ModelData:
     config = DataConfig.fold(dataset, fold) if fold is not None else None
-    prepared = prepare(dataset, PRESETS[preset].data if isinstance(preset, str) else "full", config=config)
+    prepared = prepare(dataset, data_preset, config=config)
     train_w = prepared.train.stratified_subset(setup.train_fraction, seed=0)
     parts = {"train": train_w, "val": prepared.val, "test": prepared.test}
     key_parts: list[Any] = [prepared.key, setup.train_fraction]

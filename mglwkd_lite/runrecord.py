@@ -12,7 +12,8 @@ Schema versions:
   (``results/archive``) lacks ``history``, ``selected_epoch``, ``code``, ``trained_with_code`` and
   ``best_test``; these read back as empty or None.
 - **2**: adds ``schema``; ``protocol`` (the sweep's protocol, when it has one) and ``blind`` (no test
-  score: a pilot that decides on validation subjects) are part of it.
+  score: a pilot that decides on validation subjects) are part of it; ``data`` (the data set's entry and
+  the run's subjects) is written since data sets became registry entries, None in earlier records.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class RunRecord:
         Training and run seconds, the git commit of the run and of the training, package versions, machine.
     teachers, robustness, protocol : dict or None
         The teachers learnt from, scores under perturbations, the sweep's protocol.
+    data : dict or None
+        The data set: name, source, digest, rate, units, device, placement, subjects and the run's test
+        and validation subjects (:meth:`mglwkd_lite.data.registry.DatasetEntry.summary`); None in
+        records written before it was recorded.
     blind : bool
         True when nothing was scored on the test subjects.
     schema : int
@@ -106,6 +111,7 @@ class RunRecord:
     teachers: dict[str, Any] | None = None
     robustness: dict[str, Any] | None = None
     protocol: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
     blind: bool = False
     schema: int = SCHEMA
 
@@ -216,7 +222,16 @@ def _row(record: RunRecord) -> dict[str, Any]:
         # The best test score over epochs (optimistic: it looks at the test subjects); NaN in the archived sweep.
         "best_test_accuracy": best.get("accuracy", np.nan), "best_test_macro_f1": best.get("macro_f1", np.nan),
         "val_macro_f1_epoch_1": (record.history or [{}])[0].get("val_macro_f1", np.nan),
+        **_subject_counts(record.data),
     }
+
+
+def _subject_counts(data: dict[str, Any] | None) -> dict[str, float]:
+    """Test and training subjects of the run, from its data summary (NaN in older records)."""
+    if not data:
+        return {"test_subjects": np.nan, "train_subjects": np.nan}
+    test, val = len(data["test_subjects"]), len(data["val_subjects"])
+    return {"test_subjects": test, "train_subjects": len(data["subjects"]) - test - val}
 
 
 def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = None) -> pd.DataFrame:
@@ -234,7 +249,8 @@ def load_runs(results_dir: str | os.PathLike = "results", preset: str | None = N
         Columns: preset, dataset, method, seed, fold (when the records have one), accuracy, macro_f1
         (test; NaN in a blind record), val_accuracy, val_macro_f1, residual_accuracy, residual_macro_f1
         (NaN where the method has no workspace), train_seconds, best_test_accuracy, best_test_macro_f1
-        (optimistic; NaN where not recorded), val_macro_f1_epoch_1 (NaN without a per-epoch history).
+        (optimistic; NaN where not recorded), val_macro_f1_epoch_1 (NaN without a per-epoch history),
+        test_subjects and train_subjects of the run (NaN in records without a data summary).
 
     Raises
     ------

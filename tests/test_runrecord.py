@@ -26,7 +26,7 @@ def test_every_committed_record_reads_back_unchanged():
         # what the file holds comes back; only the fields older schemas lack are filled in
         assert {k: again[k] for k in data} == data, path
         assert set(again) - set(data) <= {"schema", "history", "selected_epoch", "best_epoch", "best_test", "code",
-                                          "trained_with_code", "residual"}, path
+                                          "trained_with_code", "residual", "data"}, path
     assert set(versions) <= set(range(1, SCHEMA + 1))
 
 

@@ -375,9 +375,12 @@ def test_fit_uses_training_windows_only_and_clips_the_others() -> None:
     assert tp.clipped_mass(train, cfg).mean() < 0.05  # 1-px pads: a few % of the weighted mass at the borders
 
 
-def test_model_data_fits_on_the_training_split_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_data_fits_on_the_training_split_only(monkeypatch: pytest.MonkeyPatch, request) -> None:
     from mglwkd_lite import pipeline
 
+    # model_data computes once per process: start from nothing, and leave nothing of the fakes behind
+    pipeline._model_data.cache_clear()
+    request.addfinalizer(pipeline._model_data.cache_clear)
     real = pipeline.prepare
     seen: list[PIConfig] = []
 
@@ -394,6 +397,8 @@ def test_model_data_fits_on_the_training_split_only(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pipeline, "cached_persistence_images", no_images)
     first = pipeline.model_data("pi_teacher", "hapt", "quick")
     monkeypatch.setattr(pipeline, "prepare", shifted)
+    assert pipeline.model_data("pi_teacher", "hapt", "quick") is first  # once per process and arguments
+    pipeline._model_data.cache_clear()
     second = pipeline.model_data("pi_teacher", "hapt", "quick")
     assert first.pi_config == second.pi_config and first.pi_config.scaling == "dataset"
     assert all(cfg == first.pi_config for cfg in seen)  # every split under the one fitted config

@@ -18,9 +18,13 @@ module                                     job
 :mod:`~mglwkd_lite.data.csv`               bring your own data: :func:`load_csv`,
                                            :func:`from_arrays`
 :mod:`~mglwkd_lite.data.pamap2`            PAMAP2 with the protocol of the paper's group
+:mod:`~mglwkd_lite.data.registry`          one entry per data set (:class:`DatasetEntry`):
+                                           facts, windows, subjects, folds, loader; the
+                                           ``csv:FOLDER`` and ``pamap2:PATH`` sources
 =========================================  ==================================================
 
-The modules import downwards only: ``records`` <- ``windows`` <- ``datasets``, ``csv``, ``pamap2``.
+The modules import downwards only: ``records`` <- ``windows`` <- ``csv``, ``pamap2`` <- ``registry``
+<- ``datasets``.
 """
 
 from __future__ import annotations
@@ -28,12 +32,16 @@ from __future__ import annotations
 from .csv import PLAUSIBLE_RATE_HZ, TIME_UNITS, ColumnMap, from_arrays, load_csv
 from .datasets import (
     DATASETS, HAPT_BASIC, HAPT_VAL_SUBJECTS, PRESET_NAMES, SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS,
-    UCI_HAR_TEST_SUBJECTS, DataConfig, Prepared, load_dataset, packaged_path, prepare,
+    UCI_HAR_TEST_SUBJECTS, DataConfig, Prepared, load_dataset, load_dataset_file, packaged_path, prepare,
     N_FOLDS, FOLD_VAL_SUBJECTS, subject_folds,
 )
 from .pamap2 import (
     PAMAP2_ACTIVITIES, PAMAP2_CHANNEL_SETS, PAMAP2_CHANNELS_40, PAMAP2_COLUMNS, PAMAP2_WINDOW,
     leave_one_subject_out, load_pamap2, pamap2_windows,
+)
+from .registry import (
+    DatasetEntry, FolderOptions, concat_recordings, csv_folder_entry, dataset_entry, load_csv_folder, pamap2_entry,
+    recordings_digest, register, registered,
 )
 from .records import (
     UNLABELLED, ChecksumError, DataError, EmptyFileError, EncodingError, FormatError, GapError,
@@ -53,11 +61,12 @@ __all__ = [
     "TimeUnitError", "RecordingTooShortError", "SubjectOverlapError", "UnknownSubjectError", "RepairWarning",
     # containers
     "Recordings", "RepairReport", "WindowConfig", "Windows", "Split", "Normaliser", "DataConfig",
-    "Prepared", "ColumnMap",
+    "Prepared", "ColumnMap", "DatasetEntry", "FolderOptions",
     # functions
-    "load_dataset", "packaged_path", "label_segments", "make_windows", "window_counts", "split_by_subject",
+    "load_dataset", "load_dataset_file", "packaged_path", "label_segments", "make_windows", "window_counts", "split_by_subject",
     "check_disjoint", "prepare", "load_csv", "from_arrays", "load_pamap2", "pamap2_windows",
-    "leave_one_subject_out", "did_you_mean", "subject_folds",
+    "leave_one_subject_out", "did_you_mean", "subject_folds", "dataset_entry", "register", "registered",
+    "csv_folder_entry", "pamap2_entry", "load_csv_folder", "concat_recordings", "recordings_digest",
     # constants
     "N_FOLDS", "FOLD_VAL_SUBJECTS",
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",

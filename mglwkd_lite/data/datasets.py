@@ -9,14 +9,17 @@ Data sets
     The smartwatch part of Matey-Sanz, Casteleyn and Granell (Data in Brief 51, 2023), wrist watch,
     100 Hz, 23 subjects, 223 recordings of the Timed Up and Go test, 5 labels. CC BY 4.0.
 
-Both ship as package data (``mglwkd_lite/_data``) and are verified by sha256 on every load.
-:func:`prepare` turns one into the standard windows of :class:`DataConfig`, split by subject and
-normalised with the training windows' statistics.
+Both ship as package data (``mglwkd_lite/_data``) and are verified by sha256 on every load. Each is
+one entry of the registry (:mod:`mglwkd_lite.data.registry`): adding a packaged data set is one
+:func:`~mglwkd_lite.data.registry.register` call here and its file. :func:`prepare` turns any
+registered data set (or a ``csv:FOLDER`` / ``pamap2:PATH`` source) into the standard windows of
+:class:`DataConfig`, split by subject and normalised with the training windows' statistics.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,22 +30,16 @@ import numpy as np
 
 from .._io import stable_hash
 from ..presets import MODEL_PRESETS
-from .records import ChecksumError, DataError, FormatError, Recordings, Windows, did_you_mean
+from .records import ChecksumError, DataError, FormatError, Recordings, Windows
+from .registry import N_FOLDS, DatasetEntry, dataset_entry, register, registered  # re-exported: N_FOLDS
 from .windows import Normaliser, Split, WindowConfig, make_windows, split_by_subject
 
 __all__ = [
     "DATASETS", "HAPT_BASIC", "UCI_HAR_TEST_SUBJECTS", "HAPT_VAL_SUBJECTS", "SPSW_TEST_SUBJECTS",
     "SPSW_VAL_SUBJECTS", "PRESET_NAMES", "N_FOLDS", "FOLD_VAL_SUBJECTS",
-    "subject_folds", "packaged_path", "load_dataset", "DataConfig", "Prepared", "prepare",
+    "subject_folds", "packaged_path", "load_dataset", "load_dataset_file", "DataConfig", "Prepared", "prepare",
 ]
 
-#: File name and sha256 of each packaged data set (in ``mglwkd_lite/_data``).
-DATASETS: dict[str, dict] = {
-    "hapt": {"file": "hapt_acc50hz.npz",
-             "sha256": "b95d262ea039261a58d1ce9279dbc51c9959f26ba0a7f3d7f0f778e6223280b8"},
-    "spsw": {"file": "spsw_watch_acc100hz.npz",
-             "sha256": "e2fafe9c9d617bde886933bee4d44598d89ca42e3e65b92b8c0135805a2615fa"},
-}
 _NPZ_KEYS = ("acc", "acc_unit_g", "label", "classes", "rec_len", "rec_subject", "rec_experiment",
              "sampling_rate_hz")
 
@@ -56,25 +53,21 @@ HAPT_VAL_SUBJECTS = (5, 15, 25)
 SPSW_TEST_SUBJECTS = (3, 8, 13, 18, 23)
 SPSW_VAL_SUBJECTS = (6, 11, 16)
 
-#: Number of subject folds of the fold sweep.
-N_FOLDS = 5
-#: Validation subjects per fold, taken from the fold's training subjects (see :func:`subject_folds`).
-FOLD_VAL_SUBJECTS = {"hapt": 4, "spsw": 3}
-
 
 def subject_folds(name: str, k: int = N_FOLDS) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
     """The fixed subject folds of a data set: ``(test_subjects, val_subjects)`` per fold.
 
-    Fold ``f`` tests on the subjects whose number ``s`` has ``(s - 1) % k == f`` (HAPT: 6 subjects
-    per fold; SPSW: 5, 5, 5, 4, 4). Its validation subjects are the first
-    ``FOLD_VAL_SUBJECTS[name]`` subjects of fold ``(f + 1) % k``, so they are always training
-    subjects of fold ``f`` and every subject validates in exactly one fold. The rule is fixed here,
-    before any fold was run, and uses only the subject numbers.
+    Fold ``f`` tests on the subjects whose position ``i`` in sorted order has ``i % k == f`` (HAPT,
+    subjects 1-30: ``(s - 1) % k == f``, 6 subjects per fold; SPSW: 5, 5, 5, 4, 4). Its validation
+    subjects are the first ``FOLD_VAL_SUBJECTS[name]`` subjects of fold ``(f + 1) % k``, so they are
+    always training subjects of fold ``f`` and every subject validates in exactly one fold. The rule
+    is fixed here, before any fold was run, and uses only the subject numbers
+    (:meth:`mglwkd_lite.data.registry.DatasetEntry.folds`).
 
     Parameters
     ----------
-    name : {"hapt", "spsw"}
-        The data set.
+    name : str
+        A registered data set (:func:`mglwkd_lite.data.registry.dataset_entry`).
     k : int
         Number of folds.
 
@@ -83,14 +76,7 @@ def subject_folds(name: str, k: int = N_FOLDS) -> tuple[tuple[tuple[int, ...], t
     tuple
         ``k`` pairs ``(test_subjects, val_subjects)`` of sorted subject numbers.
     """
-    if name not in FOLD_VAL_SUBJECTS:
-        raise DataError(f"no subject folds for data set {name!r}; expected one of {sorted(FOLD_VAL_SUBJECTS)}")
-    subjects = range(1, {"hapt": 30, "spsw": 23}[name] + 1)
-    if not 2 <= k <= len(subjects):
-        raise DataError(f"subject_folds: k must be in [2, {len(subjects)}], got {k}")
-    folds = [tuple(s for s in subjects if (s - 1) % k == f) for f in range(k)]
-    n_val = FOLD_VAL_SUBJECTS[name]
-    return tuple((folds[f], folds[(f + 1) % k][:n_val]) for f in range(k))
+    return dataset_entry(name).folds(k)
 
 
 def _sha256(path: Path) -> str:
@@ -106,7 +92,8 @@ def packaged_path(name: str) -> Path:
 
     Parameters
     ----------
-    name : {"hapt", "spsw"}
+    name : str
+        A registered data set (``"hapt"``, ``"spsw"``) or a source (``"csv:FOLDER"``, ``"pamap2:PATH"``).
         A key of :data:`DATASETS`.
 
     Returns
@@ -114,15 +101,19 @@ def packaged_path(name: str) -> Path:
     pathlib.Path
         The file in the installed package's ``_data`` folder.
     """
-    return Path(str(resources.files("mglwkd_lite") / "_data" / DATASETS[name]["file"]))
+    entry = dataset_entry(name)
+    if not entry.packaged:
+        raise DataError(f"data set {name!r} is not packaged (it is {entry.source!r})")
+    return Path(str(resources.files("mglwkd_lite") / "_data" / entry.file))
 
 
 def load_dataset(name: str, path: str | Path | None = None) -> Recordings:
-    """Load a packaged data set after checking its sha256.
+    """Load a registered data set: a packaged one after checking its sha256, any other by its loader.
 
     Parameters
     ----------
-    name : {"hapt", "spsw"}
+    name : str
+        A registered data set (``"hapt"``, ``"spsw"``) or a source (``"csv:FOLDER"``, ``"pamap2:PATH"``).
         A key of :data:`DATASETS`.
     path : str or pathlib.Path, optional
         Another copy of the archive (checked against the same sha256); default the packaged file.
@@ -141,11 +132,16 @@ def load_dataset(name: str, path: str | Path | None = None) -> Recordings:
     FormatError
         A key is missing or the recording lengths do not add up.
     """
-    if name not in DATASETS:
-        hint = did_you_mean(str(name), DATASETS, cutoff=0.6)
-        raise DataError(f"unknown data set {name!r}: expected one of {sorted(DATASETS)}{hint}")
+    entry = dataset_entry(name)
+    if not entry.packaged:
+        return entry.load()
+    return load_dataset_file(name, path)
+
+
+def load_dataset_file(name: str, path: str | Path | None = None) -> Recordings:
+    """Load the archive of a packaged data set after checking its sha256 (the loader of its entry)."""
     path = Path(path) if path is not None else packaged_path(name)
-    expected = DATASETS[name]["sha256"]
+    expected = dataset_entry(name).sha256
     got = _sha256(path)
     if got != expected:
         raise ChecksumError(f"{path.name}: sha256 {got} does not match the expected {expected}; "
@@ -165,6 +161,31 @@ def load_dataset(name: str, path: str | Path | None = None) -> Recordings:
         rec_len=rec_len, rec_subject=d["rec_subject"].astype(np.int64),
         rec_id=d["rec_experiment"].astype(np.int64), rate_hz=float(d["sampling_rate_hz"]), name=name,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The packaged data sets: one registry entry each
+
+register(DatasetEntry(
+    "hapt", 50.0, "g", "smartphone", "waist",
+    # UCI HAR's protocol: 6 basic activities, 128 samples (2.56 s), 50 % overlap.
+    WindowConfig(128, 64, classes=HAPT_BASIC), tuple(range(1, 31)), UCI_HAR_TEST_SUBJECTS, HAPT_VAL_SUBJECTS,
+    fold_val_subjects=4, loader=functools.partial(load_dataset_file, "hapt"), file="hapt_acc50hz.npz",
+    sha256="b95d262ea039261a58d1ce9279dbc51c9959f26ba0a7f3d7f0f778e6223280b8",
+    description="UCI HAPT (Reyes-Ortiz et al., Neurocomputing 171, 2016), CC BY 4.0"))
+register(DatasetEntry(
+    "spsw", 100.0, "g", "smartwatch", "wrist",
+    # TUG segments are short (median 0.7-2.6 s): 0.64 s pure windows keep >= 450 per class.
+    WindowConfig(64, 32), tuple(range(1, 24)), SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS,
+    fold_val_subjects=3, loader=functools.partial(load_dataset_file, "spsw"), file="spsw_watch_acc100hz.npz",
+    sha256="e2fafe9c9d617bde886933bee4d44598d89ca42e3e65b92b8c0135805a2615fa",
+    description="Matey-Sanz, Casteleyn and Granell, Data in Brief 51, 2023 (smartwatch part), CC BY 4.0"))
+
+#: File name and sha256 of each packaged data set (in ``mglwkd_lite/_data``), from the registry.
+DATASETS: dict[str, dict] = {name: {"file": e.file, "sha256": e.sha256}
+                             for name in registered() if (e := dataset_entry(name)).packaged}
+#: Validation subjects per fold of the packaged data sets (:attr:`DatasetEntry.fold_val_subjects`).
+FOLD_VAL_SUBJECTS = {name: dataset_entry(name).n_val() for name in DATASETS}
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,27 +231,23 @@ class DataConfig:
 
         Parameters
         ----------
-        name : {"hapt", "spsw"}
-            The data set.
+        name : str
+            A registered data set or a source (:func:`mglwkd_lite.data.registry.dataset_entry`).
 
         Returns
         -------
         DataConfig
-            Its windows, test and validation subjects, all training windows.
+            Its entry's windows and standard split (HAPT: UCI HAR's 6 basic activities, 128 samples,
+            50 % overlap; SPSW: 64 / 32 pure windows), all training windows.
 
         Raises
         ------
         DataError
-            No standard configuration exists for ``name``.
+            For a name that is not a data set.
         """
-        if name == "hapt":
-            # UCI HAR's protocol: 6 basic activities, 128 samples (2.56 s), 50 % overlap.
-            return cls("hapt", WindowConfig(128, 64, classes=HAPT_BASIC), UCI_HAR_TEST_SUBJECTS,
-                       HAPT_VAL_SUBJECTS)
-        if name == "spsw":
-            # TUG segments are short (median 0.7-2.6 s): 0.64 s pure windows keep >= 450 per class.
-            return cls("spsw", WindowConfig(64, 32), SPSW_TEST_SUBJECTS, SPSW_VAL_SUBJECTS)
-        raise DataError(f"no standard configuration for data set {name!r}; expected one of {sorted(DATASETS)}")
+        entry = dataset_entry(name)
+        test, val = entry.standard_split()
+        return cls(entry.name, entry.window, test, val)
 
     @classmethod
     def fold(cls, name: str, fold: int, k: int = N_FOLDS) -> "DataConfig":
@@ -238,7 +255,8 @@ class DataConfig:
 
         Parameters
         ----------
-        name : {"hapt", "spsw"}
+        name : str
+        A registered data set (``"hapt"``, ``"spsw"``) or a source (``"csv:FOLDER"``, ``"pamap2:PATH"``).
             The data set.
         fold : int
             Fold number, ``0 <= fold < k``.
@@ -250,7 +268,8 @@ class DataConfig:
         DataConfig
             :meth:`full`'s windows with the fold's test and validation subjects.
         """
-        folds = subject_folds(name, k)
+        folds = subject_folds(name, dataset_entry(name).n_folds(k))
+        k = len(folds)
         if not 0 <= fold < k:
             raise DataError(f"fold must be in [0, {k}), got {fold}")
         test, val = folds[fold]
@@ -262,7 +281,8 @@ class DataConfig:
 
         Parameters
         ----------
-        name : {"hapt", "spsw"}
+        name : str
+        A registered data set (``"hapt"``, ``"spsw"``) or a source (``"csv:FOLDER"``, ``"pamap2:PATH"``).
             The data set.
         preset : {"quick", "full", "group"}
             One of :data:`PRESET_NAMES`.
@@ -342,6 +362,7 @@ def _copy(w: Windows) -> Windows:
 
 @lru_cache(maxsize=8)
 def _prepare_cached(config: DataConfig) -> Prepared:
+    entry = dataset_entry(config.name)
     rec = load_dataset(config.name)
     windows = make_windows(rec, config.window)
     split = split_by_subject(windows, config.test_subjects, config.val_subjects)
@@ -349,19 +370,20 @@ def _prepare_cached(config: DataConfig) -> Prepared:
     norm = Normaliser().fit(train.x)
     parts = {k: _readonly(w.with_x(norm.transform(w.x))) for k, w in
              (("train", train), ("val", split.val), ("test", split.test))}
-    key = stable_hash(config, DATASETS[config.name]["sha256"])
+    key = stable_hash(config, entry.sha256)
     return Prepared(classes=windows.classes, normaliser=norm, config=config, key=key, **parts)
 
 
 def prepare(name: str, preset: str = "quick", config: DataConfig | None = None) -> Prepared:
-    """The standard normalised split of a packaged data set.
+    """The standard normalised split of a registered data set (or of a ``csv:`` / ``pamap2:`` source).
 
     The split is computed once per configuration and process (well under a second) and kept in
     memory; every call returns fresh, writeable copies of the arrays.
 
     Parameters
     ----------
-    name : {"hapt", "spsw"}
+    name : str
+        A registered data set (``"hapt"``, ``"spsw"``) or a source (``"csv:FOLDER"``, ``"pamap2:PATH"``).
         The data set.
     preset : {"quick", "full", "group"}
         All currently give the same data (see :class:`DataConfig`).
@@ -382,7 +404,7 @@ def prepare(name: str, preset: str = "quick", config: DataConfig | None = None) 
     """
     if config is None:
         config = DataConfig.preset(name, preset)
-    elif config.name != name:
+    elif config.name != dataset_entry(name).name:
         raise DataError(f"prepare: config is for {config.name!r}, not {name!r}")
     cached = _prepare_cached(config)
     # Hand out writeable copies (torch.from_numpy warns on read-only arrays); the cached original

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from .._io import atomic_write_with
-from ..data import Prepared, load_dataset
+from ..data import Prepared
+from ..data.registry import dataset_entry
 from ..models import ModelSpec, build_model
-from .checks import DATASET_DEVICES, NO_PROFILE_NOTE, UNITS_IN_G, InputProfile, fit_profile
+from .checks import NO_PROFILE_NOTE, UNITS_IN_G, InputProfile, fit_profile
 
 __all__ = [
     "DeployError",
@@ -398,7 +399,7 @@ def student_bundle(model: nn.Module, prepared: Prepared, path: str | os.PathLike
     The normaliser, classes and window settings are the split's; the rate is the data set's. The
     profile of the training inputs (:func:`~mglwkd_lite.deploy.checks.fit_profile`) is fitted on the
     split's training windows, its out-of-distribution threshold set on the validation windows; the
-    units are g and the device and placement those of :data:`~mglwkd_lite.deploy.checks.DATASET_DEVICES`.
+    units, device and placement are those of the data set's registry entry.
 
     Parameters
     ----------
@@ -419,11 +420,11 @@ def student_bundle(model: nn.Module, prepared: Prepared, path: str | os.PathLike
     window = prepared.config.window
     meta = {"dataset": prepared.name, "data_key": prepared.key, **dict(metadata or {})}
     mean, std = _normaliser_stats(prepared.normaliser)
-    device, placement = DATASET_DEVICES.get(prepared.name, ("", ""))
+    entry = dataset_entry(prepared.name)
     profile = fit_profile(*(w.x * std[None, :, None] + mean[None, :, None] for w in (prepared.train, prepared.val)),
-                          units="g", device=device, placement=placement)
+                          units=entry.units, device=entry.device, placement=entry.placement)
     return save_bundle(path, model, prepared.normaliser, prepared.classes, window.length, window.stride,
-                       load_dataset(prepared.name).rate_hz, meta, profile)
+                       entry.rate_hz, meta, profile)
 
 
 def describe_bundle(bundle: ModelBundle) -> list[str]:

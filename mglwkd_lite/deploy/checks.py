@@ -43,6 +43,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..data import DATASETS
+from ..data.registry import dataset_entry
+
 __all__ = [
     "DeployWarning", "InputProfile", "UNITS_IN_G", "PLAUSIBLE_G", "MAGNITUDE_RATIO", "OOD_QUANTILE",
     "NEIGHBOURS", "REFERENCE_WINDOWS", "DATASET_DEVICES", "NO_PROFILE_NOTE", "MIN_RATE_RATIO", "RATE_TOLERANCE",
@@ -69,8 +72,8 @@ RATE_TOLERANCE = 0.1
 #: Above this many times the training median magnitude, a file that is in g is still plausible
 #: (vigorous movement: a wrist while running); the unit check then suggests ``--scale 1``.
 _VIGOROUS = 8.0
-#: Device and placement of the packaged data sets.
-DATASET_DEVICES = {"hapt": ("smartphone", "waist"), "spsw": ("smartwatch", "wrist")}
+#: Device and placement of the packaged data sets (from their registry entries).
+DATASET_DEVICES = {name: (dataset_entry(name).device, dataset_entry(name).placement) for name in DATASETS}
 #: Said when a bundle has no profile.
 NO_PROFILE_NOTE = ("the model bundle has no profile of its training data (written by an earlier version, or "
                    "without one): units, device and out-of-distribution windows are not checked; save it "
