@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..claims import claims_table, method_name
-from ..experiments import record_paths
+from ..experiments import experiment_preset, record_paths, run_done, run_specs
 from ..runrecord import load_runs, seed_summary  # re-exported: the frame every table here reads
 from ..stats import MARGIN, MIN_PAIRS
 from ._figure import AxesLike, panels
@@ -36,6 +36,7 @@ __all__ = [
     "paired_runs",
     "ARCHIVED_PAPER",
     "shown_sweep",
+    "sweep_progress",
     "optimistic_table",
     "plot_claims",
     "claims_by_protocol",
@@ -283,6 +284,17 @@ def shown_sweep(results_dir: str | os.PathLike = "results",
     if record_paths(results_dir, ARCHIVED_PAPER):
         return ARCHIVED_PAPER
     return "quick"
+
+
+def sweep_progress(results_dir: str | os.PathLike, preset: str) -> tuple[int, int]:
+    """``(runs on record with their current key, runs of the sweep)`` of a registered sweep preset.
+
+    The results chapter shows a sweep that runs across sessions (``group_folds``) only once it is
+    complete, so that records landing fold by fold never change what the book states.
+    """
+    sweep = experiment_preset(preset)
+    specs = run_specs(sweep)
+    return sum(run_done(results_dir, sweep, s) for s in specs), len(specs)
 
 
 def optimistic_table(runs: pd.DataFrame) -> pd.DataFrame:
