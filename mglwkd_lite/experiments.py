@@ -44,7 +44,7 @@ from ._io import default_cache_dir, jsonable, stable_hash
 from .distill import TABLE_METHODS, DistillConfig, method
 from .checkpoint import code_version
 from .data.registry import DatasetEntry, dataset_entry
-from .pipeline import ModelsPreset, distill_or_load, model_data, teacher_outputs, teacher_seed, train_or_load
+from .pipeline import ModelsPreset, RunContext, distill, teacher_outputs, teacher_seed, train, train_or_load
 from .records import teacher_summary
 from .runrecord import SCHEMA, RunRecord, blind_record, record_paths, write_record  # re-exported: blind_record, record_paths
 from .presets import ALL_METHODS, PRESETS, PROTOCOLS, SWEEP_PRESETS, Protocol
@@ -194,6 +194,12 @@ class ExperimentPreset:
         if dataset in budget:
             return dataclasses.replace(models, train=dataclasses.replace(models.train, epochs=budget[dataset]))
         return models
+
+    def context(self, spec: RunSpec, cache_dir: str | os.PathLike | None = None,
+                progress: bool = False) -> RunContext:
+        """The run context of one run of the sweep (its data set's models, fold and seed)."""
+        return RunContext.of(spec.dataset, self.models_preset(spec.dataset), fold=spec.fold, seed=spec.seed,
+                             cache_dir=cache_dir, progress=progress)
 
     def method_config(self, name: str) -> DistillConfig:
         """Method ``name`` as this sweep trains it (its protocol applied; ``alpha="mean"`` still open)."""
@@ -362,9 +368,9 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
         return done
     repro.set_threads(threads)  # for loading and evaluation; training uses its TrainConfig.threads
     start = time.perf_counter()
-    models = preset.models_preset(spec.dataset)
-    distilled = distill_or_load(spec.method, spec.dataset, models, seed=spec.seed, cache_dir=cache_dir,
-                                progress=progress, fold=spec.fold, protocol=preset.protocol)
+    ctx = preset.context(spec, cache_dir=cache_dir, progress=progress)
+    models = ctx.models
+    distilled = distill(spec.method, ctx, protocol=preset.protocol)
     metrics = distilled.trained.metrics
     record: dict[str, Any] = {
         "schema": SCHEMA,
@@ -394,11 +400,10 @@ def run_one(preset: ExperimentPreset, spec: RunSpec, *, results_dir: str | os.Pa
     if preset.method_config(spec.method).uses_teachers:
         # Keys, selected epochs and scores of the teachers the student learnt from.
         record["teachers"] = distilled.teachers or {
-            kind: teacher_summary(train_or_load(kind, spec.dataset, models, seed=teacher_seed(models, spec.seed),
-                                                cache_dir=cache_dir,
-                                                progress=False, fold=spec.fold)) for kind in _TEACHERS}
+            kind: teacher_summary(train(kind, dataclasses.replace(ctx.teachers(), progress=False)))
+            for kind in _TEACHERS}
     if preset.robustness:
-        test = model_data("student", spec.dataset, models, fold=spec.fold).test
+        test = ctx.data("student").test
         record["robustness"] = robustness_scores(distilled.model, test)
     record["timings"]["run_seconds"] = time.perf_counter() - start
     if preset.blind:

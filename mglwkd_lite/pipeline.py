@@ -49,7 +49,11 @@ __all__ = [
     "KINDS",
     "ModelsPreset",
     "ModelData",
+    "RunContext",
     "model_data",
+    "train",
+    "teacher_bank_of",
+    "distill",
     "train_or_load",
     "teacher_outputs",
     "teacher_seed",
@@ -105,6 +109,48 @@ class ModelData:
         return tuple(self.train.x.shape[1:])
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run shares: data set, models, fold, seed, threads, cache, progress.
+
+    Built once (:meth:`of`) from the arguments a caller gives (a preset name or a
+    :class:`ModelsPreset`, a data set name or source) and passed down, so that no step normalises them
+    again or leaves one out: the teachers a student learns from are :meth:`teachers` (the fold's, with
+    :func:`teacher_seed`), its inputs :meth:`data`. The run keys of the experiment runner hash the
+    fields of it that shape numbers (data set, fold, seed through the spec; the models preset; the
+    method), so records written before it existed keep their keys.
+
+    ``dataset`` is the registry name (:func:`mglwkd_lite.data.dataset_entry`), ``data_preset`` the windows'
+    preset (:func:`mglwkd_lite.data.prepare`), ``seed`` the student's, ``threads`` those of a distilled
+    student (None: the recipe's); the rest as in :func:`distill_or_load`.
+    """
+
+    dataset: str
+    models: ModelsPreset
+    data_preset: str = "full"
+    fold: int | None = None
+    seed: int = 0
+    threads: int | None = None
+    cache_dir: str | None = None
+    progress: bool = True
+
+    @classmethod
+    def of(cls, dataset: str, preset: str | ModelsPreset = "quick", *, fold: int | None = None, seed: int = 0,
+           threads: int | None = None, cache_dir: str | Path | None = None, progress: bool = True) -> "RunContext":
+        """The context of a run: the one place where a preset name and a data set source are normalised."""
+        return cls(dataset_entry(dataset).name, ModelsPreset.preset(preset), PRESETS[preset].data if isinstance(preset, str) else "full",
+                   fold, int(seed), threads, None if cache_dir is None else str(cache_dir), progress)
+
+    def teachers(self) -> "RunContext":
+        """The context of the teachers this run's student learns from (:func:`teacher_seed`)."""
+        return dataclasses.replace(self, seed=teacher_seed(self.models, self.seed))
+
+    def data(self, kind: str) -> ModelData:
+        """The inputs of ``kind`` (:func:`model_data`, computed once per process)."""
+        check_kind(kind)
+        return _model_data(kind, self.dataset, self.models, self.data_preset, self.cache_dir, self.fold)
+
+
 def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
                cache_dir: str | Path | None = None, fold: int | None = None) -> ModelData:
     """Training, validation and test inputs of ``kind`` on ``dataset``.
@@ -135,10 +181,7 @@ def model_data(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
     asks for the same inputs for its teachers, its bank, its feature shapes and its student. Callers
     read the returned tensors and never change them.
     """
-    check_kind(kind)
-    data_preset = PRESETS[preset].data if isinstance(preset, str) else "full"
-    return _model_data(kind, dataset_entry(dataset).name, ModelsPreset.preset(preset), data_preset,
-                       None if cache_dir is None else str(cache_dir), fold)
+    return RunContext.of(dataset, preset, fold=fold, cache_dir=cache_dir).data(kind)
 
 
 @functools.lru_cache(maxsize=8)
@@ -203,13 +246,19 @@ def train_or_load(kind: str, dataset: str, preset: str | ModelsPreset = "quick",
         The cache key hashes the architecture, the training config (seed included) and the data, so
         notebooks 03, 04, 05 and 07 share one trained model per setting.
     """
-    setup = ModelsPreset.preset(preset)
-    data = model_data(kind, dataset, setup, cache_dir, fold)
-    cfg = dataclasses.replace(setup.train, seed=seed)
-    repro.seed_everything(seed)  # fixes the initial weights
+    return train(kind, RunContext.of(dataset, preset, fold=fold, seed=seed, cache_dir=cache_dir, progress=progress),
+                 retrain=retrain)
+
+
+def train(kind: str, ctx: RunContext, retrain: bool = False) -> Trained:
+    """:func:`train_or_load` in a run's context (its seed, fold, cache and progress; ``ctx.threads`` is not
+    read: teachers and the scratch student train with the recipe's threads)."""
+    data = ctx.data(kind)
+    cfg = dataclasses.replace(ctx.models.train, seed=ctx.seed)
+    repro.seed_everything(ctx.seed)  # fixes the initial weights
     model = build_model(data.spec)
     return fit_or_load(kind, {"spec": data.spec, "data": data.key}, model, data.train, data.val, cfg,
-                       test_set=data.test, cache_dir=cache_dir, progress=progress, retrain=retrain)
+                       test_set=data.test, cache_dir=ctx.cache_dir, progress=ctx.progress, retrain=retrain)
 
 
 def teacher_seed(preset: str | ModelsPreset, seed: int) -> int:
@@ -230,13 +279,10 @@ def teacher_seed(preset: str | ModelsPreset, seed: int) -> int:
     return seed if fixed is None else int(fixed)
 
 
-def _trained_teacher(kind: str, dataset: str, preset: str | ModelsPreset, seed: int, cache_dir: str | Path | None,
-                     progress: bool, feature_dtype: str = "float32",
-                     fold: int | None = None) -> tuple[Trained, dict[str, np.ndarray]]:
-    seed = teacher_seed(preset, seed)
-    trained = train_or_load(kind, dataset, preset, seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
-    data = model_data(kind, dataset, preset, cache_dir, fold)
-    return trained, cached_outputs(trained, data.train, cache_dir=cache_dir, feature_dtype=feature_dtype)
+def _trained_teacher(kind: str, ctx: RunContext, feature_dtype: str = "float32") -> tuple[Trained, dict[str, np.ndarray]]:
+    """A teacher of the run's student (``ctx`` is the student's) and its outputs on the training windows."""
+    trained = train(kind, ctx.teachers())
+    return trained, cached_outputs(trained, ctx.data(kind).train, cache_dir=ctx.cache_dir, feature_dtype=feature_dtype)
 
 
 def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick", *, seed: int = 0,
@@ -260,7 +306,8 @@ def teacher_outputs(kind: str, dataset: str, preset: str | ModelsPreset = "quick
     dict of str to numpy.ndarray
         See :func:`mglwkd_lite.checkpoint.cached_outputs`.
     """
-    return _trained_teacher(kind, dataset, preset, seed, cache_dir, progress, feature_dtype, fold)[1]
+    ctx = RunContext.of(dataset, preset, fold=fold, seed=seed, cache_dir=cache_dir, progress=progress)
+    return _trained_teacher(kind, ctx, feature_dtype)[1]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -325,9 +372,15 @@ def load_teacher_bank(dataset: str = "hapt", preset: str | ModelsPreset = "quick
     trained : dict of str to mglwkd_lite.checkpoint.Trained
         Only with ``with_trained``: by kind.
     """
-    sig, sig_out = _trained_teacher("signal_teacher", dataset, preset, seed, cache_dir, progress, fold=fold)
-    pi, pi_out = _trained_teacher("pi_teacher", dataset, preset, seed, cache_dir, progress, fold=fold)
-    y = model_data("student", dataset, preset, cache_dir, fold).train.y.numpy()
+    ctx = RunContext.of(dataset, preset, fold=fold, seed=seed, cache_dir=cache_dir, progress=progress)
+    return teacher_bank_of(ctx, with_trained)
+
+
+def teacher_bank_of(ctx: RunContext, with_trained: bool = False) -> tuple:
+    """:func:`load_teacher_bank` in a run's context (the student's)."""
+    sig, sig_out = _trained_teacher("signal_teacher", ctx)
+    pi, pi_out = _trained_teacher("pi_teacher", ctx)
+    y = ctx.data("student").train.y.numpy()
     for name, out in (("signal_teacher", sig_out), ("pi_teacher", pi_out)):
         if out["y"].shape != y.shape or (out["y"] != y).any():
             raise DistillError(f"the cached {name} outputs do not line up with the student's training windows")
@@ -364,10 +417,10 @@ def feature_shapes(dataset: str = "hapt", preset: str | ModelsPreset = "quick") 
     dict of str to tuple of int
         Keyed by model kind.
     """
-    setup = ModelsPreset.preset(preset)
+    ctx = RunContext.of(dataset, preset)
     shapes = {}
     for kind in ("signal_teacher", "pi_teacher", "student"):
-        data = model_data(kind, dataset, setup)
+        data = ctx.data(kind)
         shapes[kind] = _feature_shape(build_model(data.spec), data.input_shape)
     return shapes
 
@@ -405,12 +458,15 @@ def resolve_method(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pres
         The config itself unless its ``alpha`` is ``"mean"``; then
         ``with_mean_alpha(cfg, mean_alpha(<alpha_from run>))``, whose value is part of every key.
     """
+    ctx = RunContext.of(dataset, preset, fold=fold, seed=seed, threads=threads, cache_dir=cache_dir, progress=progress)
+    return _resolve(name_or_cfg, ctx, protocol)
+
+
+def _resolve(name_or_cfg: str | DistillConfig, ctx: RunContext, protocol: Protocol | None) -> DistillConfig:
     cfg = apply_protocol(method(name_or_cfg) if isinstance(name_or_cfg, str) else name_or_cfg, protocol)
     if cfg.alpha != "mean":
         return cfg
-    source = distill_or_load(cfg.alpha_from, dataset, preset, seed=seed, threads=threads, cache_dir=cache_dir,
-                             progress=progress, fold=fold, protocol=protocol)
-    return with_mean_alpha(cfg, mean_alpha(source))
+    return with_mean_alpha(cfg, mean_alpha(distill(cfg.alpha_from, ctx, protocol=protocol)))
 
 
 def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", preset: str | ModelsPreset = "quick", *,
@@ -453,20 +509,24 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     annealing, the scratch student's key. A method with ``alpha="mean"`` is first resolved by
     :func:`resolve_method` (training or loading its ``alpha_from`` run).
     """
-    setup = ModelsPreset.preset(preset)
-    cfg = resolve_method(name_or_cfg, dataset, setup, seed=seed, threads=threads, cache_dir=cache_dir,
-                         progress=progress, fold=fold, protocol=protocol)
-    kwargs: dict[str, Any] = dict(seed=seed, cache_dir=cache_dir, progress=progress, fold=fold)
+    ctx = RunContext.of(dataset, preset, fold=fold, seed=seed, threads=threads, cache_dir=cache_dir, progress=progress)
+    return distill(name_or_cfg, ctx, protocol=protocol, retrain=retrain)
+
+
+def distill(name_or_cfg: str | DistillConfig, ctx: RunContext, *, protocol: Protocol | None = None,
+            retrain: bool = False) -> Distilled:
+    """:func:`distill_or_load` in a run's context (what the experiment runner calls)."""
+    cfg = _resolve(name_or_cfg, ctx, protocol)
     if cfg == METHODS["scratch"]:
-        return Distilled(cfg, train_or_load("student", dataset, setup, retrain=retrain, **kwargs))
-    data = model_data("student", dataset, setup, cache_dir, fold)
-    bank, teacher_keys, teachers = (load_teacher_bank(dataset, setup, with_trained=True, **kwargs)
-                                    if cfg.uses_teachers else (None, (), {}))
+        return Distilled(cfg, train("student", ctx, retrain=retrain))
+    data = ctx.data("student")
+    bank, teacher_keys, teachers = teacher_bank_of(ctx, with_trained=True) if cfg.uses_teachers else (None, (), {})
     key_parts: dict[str, Any] = {"spec": data.spec, "data": data.key, "method": cfg, "teachers": list(teacher_keys)}
-    scratch = train_or_load("student", dataset, setup, **kwargs) if cfg.anneal else None
-    train_cfg = dataclasses.replace(setup.train, seed=seed,
-                                    threads=setup.train.threads if threads is None else threads)
-    repro.seed_everything(seed)  # fixes the initial weights of the student and the workspace
+    scratch = train("student", ctx) if cfg.anneal else None
+    setup = ctx.models
+    train_cfg = dataclasses.replace(setup.train, seed=ctx.seed,
+                                    threads=setup.train.threads if ctx.threads is None else ctx.threads)
+    repro.seed_everything(ctx.seed)  # fixes the initial weights of the student and the workspace
     student = build_model(data.spec)
     workspace = build_workspace(cfg, bank, _feature_shape(student, data.input_shape)) if bank is not None else None
     if scratch is not None:
@@ -475,7 +535,7 @@ def distill_or_load(name_or_cfg: str | DistillConfig, dataset: str = "hapt", pre
     trained = fit_or_load(
         f"distill-{cfg.name}", key_parts, student, data.train, data.val, train_cfg, test_set=data.test,
         objective=make_objective(cfg, bank, workspace), extra_modules=(workspace,) if workspace else (),
-        cache_dir=cache_dir, progress=progress, retrain=retrain,
+        cache_dir=ctx.cache_dir, progress=ctx.progress, retrain=retrain,
     )
     trained.history[:] = epoch_spread(trained.history)
     residual = None
@@ -538,14 +598,13 @@ def workspace_maps(result: Distilled, dataset: str = "hapt", preset: str | Model
     """
     if result.workspace is None:
         raise DistillError(f"method {result.method.name!r} has no workspace")
-    setup = ModelsPreset.preset(preset)
+    ctx = RunContext.of(dataset, preset, fold=fold, seed=seed, cache_dir=cache_dir, progress=False)
     feats, y = [], None
     for kind in ("signal_teacher", "pi_teacher", "student"):
-        data = getattr(model_data(kind, dataset, setup, cache_dir, fold), split)
+        data = getattr(ctx.data(kind), split)
         idx = torch.arange(len(data)) if index is None else torch.as_tensor(index, dtype=torch.long)
         x, y = data.x[idx], data.y[idx]
-        net = result.model if kind == "student" else train_or_load(
-            kind, dataset, setup, seed=teacher_seed(setup, seed), cache_dir=cache_dir, progress=False, fold=fold).model
+        net = result.model if kind == "student" else train(kind, ctx.teachers()).model
         net.eval()
         feats.append(net(x, return_features=True)[1].float())
     ws = result.workspace.eval()

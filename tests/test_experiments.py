@@ -49,7 +49,7 @@ def test_presets_cover_the_results_table():
 
 
 def test_one_registry_names_every_preset():
-    assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper", "folds")
+    assert MODEL_PRESETS == ("quick", "full", "group") and SWEEP_PRESETS == ("quick", "paper", "folds", "group_folds")
     quick, paper = experiment_preset("quick"), experiment_preset("paper")
     assert quick == ExperimentPreset("quick", ("hapt",), ("scratch", "kd_signal", "mglwkd"), (0,), "quick")
     assert paper == ExperimentPreset("paper", ("hapt", "spsw"), TABLE_METHODS, (0, 1, 2), "full")

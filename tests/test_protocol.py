@@ -202,26 +202,29 @@ def test_workspace_maps_reads_the_fold_and_the_teachers_the_student_learnt_from(
     class _Stop(Exception):
         pass
 
-    def fake_model_data(kind, dataset, preset, cache_dir=None, fold=None):
+    def fake_model_data(kind, dataset, setup, data_preset, cache_dir, fold):
         calls.append(("data", kind, fold))
         raise _Stop
 
-    def fake_train_or_load(kind, dataset, preset, *, seed=0, fold=None, **kw):
-        calls.append(("teacher", kind, seed, fold))
+    def fake_train(kind, ctx, retrain=False):
+        calls.append(("teacher", kind, ctx.seed, ctx.fold))
         raise _Stop
 
-    monkeypatch.setattr(pipeline, "model_data", fake_model_data)
-    monkeypatch.setattr(pipeline, "train_or_load", fake_train_or_load)
+    monkeypatch.setattr(pipeline, "_model_data", fake_model_data)
+    monkeypatch.setattr(pipeline, "train", fake_train)
     result = pipeline.Distilled(D.method("mglwkd"), trained=None, workspace=object())
     with pytest.raises(_Stop):
         pipeline.workspace_maps(result, "hapt", setup, seed=1, fold=3)
     assert calls == [("data", "signal_teacher", 3)]
     # the teacher itself: fold 3, teacher seed 0 (not the student's seed 1)
     calls.clear()
-    monkeypatch.setattr(pipeline, "model_data", lambda *a, **kw: type("D", (), {"test": _Windows()})())
+    monkeypatch.setattr(pipeline, "_model_data", lambda *a, **kw: type("D", (), {"test": _Windows()})())
     with pytest.raises(_Stop):
         pipeline.workspace_maps(result, "hapt", setup, seed=1, fold=3)
     assert calls == [("teacher", "signal_teacher", 0, 3)]
+    # the run context says the same for every step: the teachers of a seed-1 student are seed 0's
+    ctx = pipeline.RunContext.of("hapt", setup, seed=1, fold=3)
+    assert (ctx.teachers().seed, ctx.teachers().fold, ctx.seed) == (0, 3, 1)
 
 
 class _Windows:
@@ -230,3 +233,27 @@ class _Windows:
 
     def __len__(self):
         return 2
+
+
+def test_the_group_protocol_is_what_the_pilot_decided():
+    """The registered protocol and sweep follow the rules applied to the committed pilot records."""
+    from pathlib import Path
+
+    from mglwkd_lite.presets import GROUP_FOLD_METHODS
+    from mglwkd_lite.report import pilot as report_pilot
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    runs = protocol.load_pilot(root / "pilot")
+    epochs, table = protocol.choose_budget(runs)
+    keep_std, _ = protocol.choose_logit_std(runs[runs["epochs"] == epochs])
+    group = PROTOCOLS["group"]
+    assert group.warm_start and group.logit_std is keep_std and "2026-12-08" in group.chosen
+    sweep = experiment_preset("group_folds")
+    budgets = protocol.sweep_budgets(epochs, table, report_pilot.sweep_hours(root))
+    assert dict(sweep.epochs) == budgets == {"hapt": 100, "spsw": 200}
+    assert sweep.protocol is group and sweep.methods == GROUP_FOLD_METHODS and sweep.folds == (0, 1, 2, 3, 4)
+    for dataset, e in budgets.items():  # the pilot's models at that budget: its teachers and students are reused
+        assert sweep.models_preset(dataset) == protocol.budget_models(e)
+    # every student with a teacher starts warm; scratch and its control are the same under every protocol
+    assert sweep.method_config("mglwkd").anneal and not sweep.method_config("scratch").anneal
+    assert sweep.method_config("scratch_long") is D.METHODS["scratch_long"]

@@ -3,9 +3,9 @@
 A record's key is the hash of everything that shapes its numbers (method config, models preset,
 spec). The first 3-seed sweep is archived under ``results/archive`` (produced by commit 0771975,
 whose code reproduces its keys; see the README there): it must stay on record. Every record of the
-current code (``results/quick``, ``results/paper``, ``results/folds``, when present) must hash to
-the key it was written with: restructuring the package must not change it; a deliberate change to
-a setting must.
+current code (``results/quick``, ``results/paper``, ``results/folds``, ``results/group_folds``, when
+present) must hash to the key it was written with: restructuring the package must not change it; a
+deliberate change to a setting must.
 """
 
 import json
@@ -19,7 +19,7 @@ from mglwkd_lite.experiments import RunSpec, experiment_preset, record_paths, ru
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 ARCHIVE = RESULTS / "archive"
-CURRENT = sorted(p for preset in ("quick", "paper", "folds") for p in record_paths(RESULTS, preset))
+CURRENT = sorted(p for preset in ("quick", "paper", "folds", "group_folds") for p in record_paths(RESULTS, preset))
 
 
 def test_archived_sweeps_are_on_record():

@@ -352,7 +352,7 @@ def plot_claims(claims: pd.DataFrame, margin: float = MARGIN, axes: AxesLike = N
     fig, grid = panels(axes, 1, len(metrics), figsize=(5.2 * len(metrics), 0.55 * max(len(labels), 2)
                                                        * max(1, len(series) / 2) + 1.4), sharey=True)
     axes = list(grid[0])
-    step = 0.7 / max(len(series), 1)
+    step = 0.18 if len(series) <= 2 else 0.7 / len(series)
     for ax, metric in zip(axes, metrics):
         ax.axvline(0.0, color="0.3", lw=1)
         ax.axvline(margin, color="tab:red", lw=1, ls="--", label=f"margin (+{margin:g})")
