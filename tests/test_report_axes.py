@@ -21,6 +21,11 @@ def test_panels_takes_the_callers_axes_or_makes_a_figure():
     assert same is f2 and list(grid[0]) == list(given)
     with pytest.raises(ValueError, match="draws 1 x 3 panels; got 2 axes"):
         _figure.panels(given, 1, 3)
+    rob = pd.DataFrame({("noise", 0.1): [80.0], ("missing", 0.2): [79.0], ("rate", 0.5): [70.0]},
+                       index=pd.MultiIndex.from_tuples([("hapt", "scratch")]))
+    assert len(results.plot_robustness(rob, "hapt", ["scratch"]).axes) == 3  # its own figure
+    fig, axes = plt.subplots(1, 3)
+    assert results.plot_robustness(rob, "hapt", ["scratch"], axes=axes) is fig and axes[0].lines
     plt.close("all")
 
 

@@ -211,6 +211,7 @@ def plot_robustness(rob: pd.DataFrame, dataset: str, methods: Sequence[str], axe
     """
     kinds = ["noise", "missing", "rate"]
     titles = {"noise": "Gaussian noise (sigma)", "missing": "missing data (ratio)", "rate": "sampling-rate factor"}
+    own = axes is None  # the layout of a caller's figure is the caller's
     fig, grid = panels(axes, 1, 3, figsize=(13, 3.6), sharey=True)
     axes = list(grid[0])
     for ax, kind in zip(axes, kinds):
@@ -376,7 +377,8 @@ def plot_claims(claims: pd.DataFrame, margin: float = MARGIN, axes: AxesLike = N
     if not axes[0].yaxis_inverted():
         axes[0].invert_yaxis()  # the axes share y: invert once, the first claim on top
     axes[-1].legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
