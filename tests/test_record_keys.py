@@ -77,4 +77,5 @@ def test_pilot_record_key_is_reproduced(path):
     rec = json.loads(path.read_text())
     spec = RunSpec(**rec["spec"])
     assert run_key(protocol.pilot_preset(rec["preset"]), spec) == rec["key"], path
-    assert rec["blind"] is True and "test" not in rec["metrics"] and "best_test" not in rec
+    assert rec["blind"] is True and "test" not in rec["metrics"] and rec.get("best_test") is None
+    assert not any(k.startswith("test_") for row in rec.get("history", []) for k in row)
